@@ -1,0 +1,1 @@
+"""chargegroups: who may charge where, at what price, and who pays."""

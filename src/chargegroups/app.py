@@ -1,0 +1,63 @@
+"""create_app(settings) -> the one ASGI application: API, console, OCPP and SCIM."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+
+from chargegroups import console
+from chargegroups.audit.endpoints import router as audit_router
+from chargegroups.auth.endpoints import router as auth_router
+from chargegroups.config import Settings, get_settings
+from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.operator.endpoints import router as operator_router
+from chargegroups.rest import problems
+from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("chargegroups")
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for feature_router in (auth_router, operator_router, audit_router):
+        router.include_router(feature_router)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = create_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="chargegroups",
+        version="1.0.0",
+        summary="Who may charge where, at what price, and who pays.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    problems.install(app)
+    app.include_router(api_router())
+    console.mount(app, settings)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
+    return app

@@ -1,0 +1,142 @@
+"""Login, bearer tokens and API tokens. Every failure is the same 401: no hint which part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chargegroups.audit.service import record_change
+from chargegroups.auth import repository
+from chargegroups.auth.subject import AuthSubject
+from chargegroups.errors import NotFound, Unauthenticated
+from chargegroups.kit.clock import utcnow
+from chargegroups.kit.secrets import hash_token, new_token, verify_password
+from chargegroups.models import AccessToken, User
+from chargegroups.user.rules import normalize_email
+
+LOGIN_FAILED = "Invalid credentials."
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A freshly issued token: the only moment its clear text exists."""
+
+    token: str
+    record: AccessToken
+
+
+async def login(
+    session: AsyncSession, *, operator_slug: str, email: str, password: str, ttl_seconds: int
+) -> IssuedToken:
+    user = await repository.find_user_for_login(session, operator_slug, normalize_email(email))
+    # verify_password runs even without a user, so timing tells nothing either.
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
+    if user.blocked:
+        raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
+    return await issue_token(
+        session, user, kind="login", expires_at=utcnow() + timedelta(seconds=ttl_seconds)
+    )
+
+
+async def issue_token(
+    session: AsyncSession,
+    user: User,
+    *,
+    kind: str,
+    expires_at: datetime | None,
+    name: str | None = None,
+) -> IssuedToken:
+    token = new_token({"api": "cg_pat", "console": "cg_cs"}.get(kind, "cg_at"))
+    record = AccessToken(
+        operator_id=user.operator_id,
+        user_id=user.id,
+        token_hash=hash_token(token),
+        kind=kind,
+        name=name,
+        expires_at=expires_at,
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedToken(token=token, record=record)
+
+
+async def authenticate(session: AsyncSession, token: str) -> AuthSubject:
+    found = await repository.find_live_token(session, hash_token(token), utcnow())
+    if found is None:
+        raise Unauthenticated("Missing, expired or revoked credentials.")
+    _, user = found
+    if user.blocked:
+        raise Unauthenticated("Missing, expired or revoked credentials.")
+    return await subject_for(session, user)
+
+
+async def subject_for(session: AsyncSession, user: User) -> AuthSubject:
+    is_operator_admin, admin_account_ids = repository.split_grants(
+        await repository.grants_of(session, user.id)
+    )
+    return AuthSubject(
+        user_id=user.id,
+        operator_id=user.operator_id,
+        account_id=user.account_id,
+        is_operator_admin=is_operator_admin,
+        admin_account_ids=admin_account_ids,
+    )
+
+
+async def create_api_token(
+    session: AsyncSession, subject: AuthSubject, *, name: str, expires_at: datetime | None
+) -> IssuedToken:
+    user = await session.get_one(User, subject.user_id)
+    issued = await issue_token(session, user, kind="api", expires_at=expires_at, name=name)
+    await record_change(
+        session,
+        subject.actor,
+        "api_token.created",
+        target_type="access_token",
+        target_id=issued.record.id,
+        operator_id=subject.operator_id,
+        account_id=subject.account_id,
+        after={"name": name, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
+    return issued
+
+
+async def list_api_tokens(session: AsyncSession, subject: AuthSubject) -> list[AccessToken]:
+    stmt = (
+        select(AccessToken)
+        .where(
+            AccessToken.user_id == subject.user_id,
+            AccessToken.kind == "api",
+            AccessToken.revoked_at.is_(None),
+        )
+        .order_by(AccessToken.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def revoke_api_token(session: AsyncSession, subject: AuthSubject, token_id: str) -> None:
+    record = await session.get(AccessToken, token_id)
+    if record is None or record.user_id != subject.user_id or record.kind != "api":
+        raise NotFound("No such API token.")
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        await record_change(
+            session,
+            subject.actor,
+            "api_token.revoked",
+            target_type="access_token",
+            target_id=record.id,
+            operator_id=subject.operator_id,
+            account_id=subject.account_id,
+        )
+
+
+async def revoke_token(session: AsyncSession, token: str) -> None:
+    """Logout: the presented token stops working at once."""
+    found = await repository.find_live_token(session, hash_token(token), utcnow())
+    if found is not None:
+        found[0].revoked_at = utcnow()

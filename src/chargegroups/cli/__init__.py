@@ -1,0 +1,104 @@
+"""The `chargegroups` command: the same services as the API, through unit_of_work()."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from chargegroups import migrate
+from chargegroups.config import get_settings
+from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
+from chargegroups.errors import ChargeGroupsError
+from chargegroups.operator import service as operator_service
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="chargegroups: who may charge where, at what price, and who pays.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+operator_app = typer.Typer(help="Operators (tenants).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(operator_app, name="operator")
+
+
+def run_service(work: Callable[..., Awaitable[T]]) -> T:
+    """Run one unit of work against the configured database; errors become exit codes."""
+
+    async def main() -> T:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ChargeGroupsError as exc:
+        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(code=2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run API, console, OCPP and SCIM in one process (migrates the database first)."""
+    from chargegroups.app import create_app
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    migrate.upgrade(get_settings().database_url)
+    typer.echo("database is up to date")
+
+
+@operator_app.command("create")
+def operator_create(
+    slug: Annotated[str, typer.Option(help="Short name used at login, e.g. 'acme-charging'.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    admin_email: Annotated[str, typer.Option(help="Email of the first operator admin.")],
+    admin_password: Annotated[str, typer.Option(help="Password of the first operator admin.")],
+) -> None:
+    """Create an operator, its default account and its first operator admin."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    created = run_service(
+        lambda session: operator_service.create_operator(
+            session,
+            slug=slug,
+            name=name,
+            admin_email=admin_email,
+            admin_password=admin_password,
+            auth_cache_ttl_seconds=settings.auth_cache_ttl_seconds,
+        )
+    )
+    typer.echo(created.operator.id)
+
+
+@app.command()
+def demo(
+    operator: Annotated[str, typer.Option(help="Slug of the demo operator.")] = "demo",
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when any operator exists.")
+    ] = False,
+) -> None:
+    """Load a small, realistic demo network and print how to log in."""
+    from chargegroups.demo import load_demo
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    summary = run_service(lambda session: load_demo(session, slug=operator, if_empty=if_empty))
+    typer.echo(summary)

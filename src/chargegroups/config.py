@@ -1,0 +1,49 @@
+"""One Settings object, read from CHARGEGROUPS_* environment variables (and an optional .env)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "chargegroups.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; documented in README.md (a test keeps them in step)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARGEGROUPS_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
+        description="SQLAlchemy URL; sqlite+aiosqlite (default) or postgresql+psycopg.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-only-change-me"),
+        description="Signs console session cookies and CSRF tokens. Set it in production.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:pass@host:port for real email; unset: emails stay in the outbox.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL used in links sent by email.",
+    )
+    auth_cache_ttl_seconds: int = Field(
+        default=900,
+        ge=0,
+        description="Default OCPP authorization-cache lifetime for new operators (D8).",
+    )
+    access_token_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="Lifetime of bearer tokens issued by POST /api/v1/auth/token.",
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,33 @@
+"""Programmatic Alembic: the CLI, `serve` and the tests migrate through here."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str) -> None:
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def check(database_url: str) -> None:
+    """Raises if the models differ from what the migrations build."""
+    command.check(alembic_config(database_url))
+
+
+async def upgrade_async(database_url: str) -> None:
+    # env.py runs its own event loop; keep it off the caller's.
+    await asyncio.to_thread(upgrade, database_url)

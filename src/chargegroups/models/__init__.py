@@ -1,0 +1,52 @@
+"""Every table, imported here so metadata (and Alembic) sees them all."""
+
+from chargegroups.models.access_token import AccessToken
+from chargegroups.models.account import Account, AccountDomain
+from chargegroups.models.audit_event import AuditEvent
+from chargegroups.models.base import Base
+from chargegroups.models.charger import Charger, ChargerScope
+from chargegroups.models.charging_session import ChargingSession
+from chargegroups.models.driver_token import DriverToken
+from chargegroups.models.grant import Grant
+from chargegroups.models.group import UserGroup
+from chargegroups.models.idempotency_key import IdempotencyKey
+from chargegroups.models.membership import GroupMembership
+from chargegroups.models.onboarding import EmailVerification, Invitation, JoinLink, OutboxEmail
+from chargegroups.models.operator import Operator
+from chargegroups.models.rate_plan import (
+    DiscountDelegation,
+    DiscountDelegationPlan,
+    GroupDiscount,
+    RatePlan,
+    RatePlanVersion,
+)
+from chargegroups.models.statement import Statement
+from chargegroups.models.user import User
+
+__all__ = [
+    "AccessToken",
+    "Account",
+    "AccountDomain",
+    "AuditEvent",
+    "Base",
+    "Charger",
+    "ChargerScope",
+    "ChargingSession",
+    "DiscountDelegation",
+    "DiscountDelegationPlan",
+    "DriverToken",
+    "EmailVerification",
+    "Grant",
+    "GroupDiscount",
+    "GroupMembership",
+    "IdempotencyKey",
+    "Invitation",
+    "JoinLink",
+    "Operator",
+    "OutboxEmail",
+    "RatePlan",
+    "RatePlanVersion",
+    "Statement",
+    "User",
+    "UserGroup",
+]

@@ -1,0 +1,143 @@
+"""Operators: the tenants. Created from the CLI; read by every user, changed by its admins."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chargegroups.audit.service import record_change
+from chargegroups.auth.subject import SYSTEM, AuthSubject
+from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from chargegroups.kit.secrets import hash_password
+from chargegroups.models import Account, Grant, Operator, RatePlan, User
+from chargegroups.models.grant import OPERATOR_ADMIN
+from chargegroups.user.rules import new_parent_id_tag, normalize_email
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+DEFAULT_ACCOUNT_NAME = "Default account"
+EDITABLE = (
+    "name",
+    "default_rate_plan_id",
+    "self_signup_enabled",
+    "auth_cache_ttl_seconds",
+    "timezone",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedOperator:
+    operator: Operator
+    default_account: Account
+    admin: User
+
+
+async def create_operator(
+    session: AsyncSession,
+    *,
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_password: str,
+    admin_name: str = "Operator admin",
+    auth_cache_ttl_seconds: int = 900,
+) -> CreatedOperator:
+    """An operator, its default account and its first operator admin, in one transaction."""
+    if not SLUG.match(slug):
+        raise InvalidInput(
+            "The slug must be lower-case letters, digits and dashes.", code="invalid_slug"
+        )
+    if len(admin_password) < 8:
+        raise InvalidInput("The admin password needs at least 8 characters.", code="weak_password")
+    if (await session.execute(select(Operator.id).where(Operator.slug == slug))).first():
+        raise Conflict(f"An operator with slug {slug!r} exists already.", code="slug_taken")
+    operator = Operator(slug=slug, name=name, auth_cache_ttl_seconds=auth_cache_ttl_seconds)
+    session.add(operator)
+    await session.flush()
+    account = Account(
+        operator_id=operator.id,
+        name=DEFAULT_ACCOUNT_NAME,
+        name_normalized=DEFAULT_ACCOUNT_NAME.lower(),
+        is_default=True,
+    )
+    session.add(account)
+    await session.flush()
+    admin = User(
+        operator_id=operator.id,
+        account_id=account.id,
+        email=admin_email.strip(),
+        email_normalized=normalize_email(admin_email),
+        name=admin_name,
+        password_hash=hash_password(admin_password),
+        parent_id_tag=new_parent_id_tag(),
+    )
+    session.add(admin)
+    await session.flush()
+    session.add(
+        Grant(
+            operator_id=operator.id,
+            user_id=admin.id,
+            role=OPERATOR_ADMIN,
+            scope_id=operator.id,
+        )
+    )
+    await record_change(
+        session,
+        SYSTEM,
+        "operator.created",
+        target_type="operator",
+        target_id=operator.id,
+        operator_id=operator.id,
+        after={"slug": slug, "name": name, "admin_email": admin.email},
+    )
+    return CreatedOperator(operator=operator, default_account=account, admin=admin)
+
+
+async def get_operator(session: AsyncSession, subject: AuthSubject) -> Operator:
+    return await session.get_one(Operator, subject.operator_id)
+
+
+async def get_by_slug(session: AsyncSession, slug: str) -> Operator:
+    operator = (
+        await session.execute(select(Operator).where(Operator.slug == slug))
+    ).scalar_one_or_none()
+    if operator is None:
+        raise NotFound(f"No operator {slug!r}.")
+    return operator
+
+
+async def update_operator(
+    session: AsyncSession, subject: AuthSubject, changes: dict[str, Any]
+) -> Operator:
+    if not subject.is_operator_admin:
+        raise NotPermitted("Only operator admins change operator settings.")
+    operator = await get_operator(session, subject)
+    if "timezone" in changes:
+        try:
+            ZoneInfo(changes["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput("Unknown time zone.", code="invalid_timezone") from None
+    if changes.get("default_rate_plan_id") is not None:
+        plan = await session.get(RatePlan, changes["default_rate_plan_id"])
+        if plan is None or plan.operator_id != operator.id:
+            raise InvalidInput("No such rate plan.", code="unknown_rate_plan")
+    before = {key: getattr(operator, key) for key in changes}
+    for key, value in changes.items():
+        if key in EDITABLE:
+            setattr(operator, key, value)
+    await session.flush()
+    await record_change(
+        session,
+        subject.actor,
+        "operator.updated",
+        target_type="operator",
+        target_id=operator.id,
+        operator_id=operator.id,
+        before=before,
+        after=changes,
+    )
+    return operator

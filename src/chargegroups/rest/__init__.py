@@ -1,0 +1,1 @@
+"""The REST edge's shared pieces: dependencies, problem responses, request ids."""

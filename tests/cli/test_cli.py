@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from chargegroups.cli import app
+from chargegroups.models import Grant, Operator, User
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings) -> CliRunner:
+    from chargegroups.config import get_settings
+
+    monkeypatch.setenv("CHARGEGROUPS_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+async def test_operator_create_makes_operator_default_account_and_admin(
+    cli_env, uow, engine
+) -> None:
+    result = await asyncio.to_thread(
+        cli_env.invoke,
+        app,
+        [
+            "operator",
+            "create",
+            "--slug",
+            "volt",
+            "--name",
+            "Volt",
+            "--admin-email",
+            "Boss@Volt.example",
+            "--admin-password",
+            "long-enough-pw",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    async with uow() as s:
+        operator = (await s.execute(select(Operator).where(Operator.slug == "volt"))).scalar_one()
+        assert result.output.strip() == operator.id
+        admin = (await s.execute(select(User).where(User.operator_id == operator.id))).scalar_one()
+        assert admin.email_normalized == "boss@volt.example"
+        assert admin.password_hash and "long-enough-pw" not in admin.password_hash
+        grant = (await s.execute(select(Grant).where(Grant.user_id == admin.id))).scalar_one()
+        assert grant.role == "operator_admin"
+
+
+async def test_operator_create_refuses_a_taken_slug_with_exit_code_2(cli_env, engine) -> None:
+    args = [
+        "operator",
+        "create",
+        "--slug",
+        "dup",
+        "--name",
+        "D",
+        "--admin-email",
+        "a@d.example",
+        "--admin-password",
+        "long-enough-pw",
+    ]
+    assert (await asyncio.to_thread(cli_env.invoke, app, args)).exit_code == 0
+    again = await asyncio.to_thread(cli_env.invoke, app, args)
+    assert again.exit_code == 2
+    assert "slug_taken" in again.output
+
+
+async def test_demo_loads_once_and_if_empty_skips_a_filled_database(cli_env, uow, engine) -> None:
+    first = await asyncio.to_thread(cli_env.invoke, app, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "admin@demo.example" in first.output
+    second = await asyncio.to_thread(cli_env.invoke, app, ["demo", "--if-empty"])
+    assert second.exit_code == 0 and "not loaded" in second.output
+    async with uow() as s:
+        assert (await s.execute(select(func.count()).select_from(Operator))).scalar_one() == 1

@@ -1,0 +1,117 @@
+"""Test fixtures: a real database (SQLite file, or PostgreSQL when
+CHARGEGROUPS_TEST_DATABASE_URL is set), migrated once per run and emptied between tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chargegroups import migrate
+from chargegroups.app import create_app
+from chargegroups.config import Settings
+from chargegroups.database import create_engine, create_sessionmaker, is_sqlite, unit_of_work
+from chargegroups.models import Base
+
+POSTGRES_URL = os.environ.get("CHARGEGROUPS_TEST_DATABASE_URL")
+
+
+def _fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """A database of its own for this run, dropped afterwards: parallel runs never collide."""
+    url = make_url(server_url)
+    name = f"{url.database or 'chargegroups'}_{uuid.uuid4().hex[:10]}"
+    admin_dsn = url.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if POSTGRES_URL:
+        yield from _fresh_postgres_database(POSTGRES_URL)
+    else:
+        path: Path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    migrate.upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def settings(migrated: str) -> Settings:
+    return Settings(
+        database_url=migrated,
+        secret_key="test-secret",  # type: ignore[arg-type]
+        public_url="http://testserver",
+        smtp_url=None,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture(autouse=True)
+async def _empty_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts from empty tables (only for tests that touch the database)."""
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    engine: AsyncEngine = request.getfixturevalue("engine")
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if is_sqlite(str(engine.url)):
+            for table in tables:
+                await conn.execute(text(f'DELETE FROM "{table}"'))
+        else:
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+
+
+@pytest.fixture
+def uow(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """`async with uow() as session:` — one committed transaction, as an edge would run it."""
+    return lambda: unit_of_work(sessionmaker)
+
+
+@pytest.fixture
+async def app_settings(settings: Settings, engine: AsyncEngine) -> Settings:
+    return settings
+
+
+@pytest.fixture
+async def client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP through the real application (every middleware, handler and dependency)."""
+    app = create_app(app_settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await app.state.engine.dispose()
