@@ -49,11 +49,13 @@ __all__ = [
     "ScheduleWindow",
     "SessionMeasurements",
     "TimeOfDayPrice",
+    "idle_minutes",
     "price_session",
     "priced_session_to_dict",
     "summary",
     "terms_from_dict",
     "terms_to_dict",
+    "window_label",
 ]
 
 DayOfWeek: TypeAlias = Literal[
