@@ -97,3 +97,49 @@ async def test_openapi_and_docs_are_served(client) -> None:
     assert spec.status_code == 200
     assert "/api/v1/auth/token" in spec.json()["paths"]
     assert (await client.get("/api/docs")).status_code == 200
+
+
+async def test_a_change_is_committed_before_its_response_is_sent(uow, app_settings) -> None:
+    """A client that reads right after a success must see the change (no commit-after-send)."""
+    from sqlalchemy import select
+
+    from chargegroups.models import Operator
+
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    app = create_app(app_settings)
+    seen_at_response_start: list[str] = []
+    body = b'{"name": "Committed first"}'
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            async with uow() as s:
+                name = (
+                    await s.execute(select(Operator.name).where(Operator.id == world.operator.id))
+                ).scalar_one()
+            seen_at_response_start.append(name)
+
+    scope = {
+        "type": "http",
+        "method": "PATCH",
+        "path": "/api/v1/operator",
+        "raw_path": b"/api/v1/operator",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1234),
+        "http_version": "1.1",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", headers["Authorization"].encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await app(scope, receive, send)
+    await app.state.engine.dispose()
+    assert seen_at_response_start == ["Committed first"]

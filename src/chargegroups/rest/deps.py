@@ -17,7 +17,11 @@ from chargegroups.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed before the response, rolled back on error."""
+    """One transaction per request: committed before the response, rolled back on error.
+
+    Used through ``Db`` only: its ``scope="function"`` makes the commit run before the response
+    is sent, so a client never sees a success whose change is not yet (or never) visible.
+    """
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
@@ -43,8 +47,11 @@ def get_bearer_token(
     return credentials.credentials
 
 
+Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
 async def get_subject(
-    session: Annotated[AsyncSession, Depends(get_db)],
+    session: Db,
     token: Annotated[str, Depends(get_bearer_token)],
 ) -> AuthSubject:
     return await auth_service.authenticate(session, token)
@@ -58,7 +65,6 @@ def get_page(
 
 
 BearerToken = Annotated[str, Depends(get_bearer_token)]
-Db = Annotated[AsyncSession, Depends(get_db)]
 Subject = Annotated[AuthSubject, Depends(get_subject)]
 Page = Annotated[PageRequest, Depends(get_page)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
