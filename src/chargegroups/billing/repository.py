@@ -125,7 +125,7 @@ async def _fetch(
     session: AsyncSession,
     stmt: _RowSelect,
 ) -> list[SessionRow]:
-    return [SessionRow(*row) for row in (await session.execute(stmt)).tuples()]
+    return [SessionRow(*row) for row in await session.execute(stmt)]
 
 
 async def statement_sessions(session: AsyncSession, statement_id: str) -> list[SessionRow]:
