@@ -33,7 +33,7 @@ from chargegroups.kit.pagination import Page, PageRequest, decode_cursor, encode
 from chargegroups.models import ChargingSession, Operator, Statement
 
 OPEN, CLOSED, PAID = "open", "closed", "paid"
-FINANCIAL_OWNER, DRIVER = "financial_owner", "driver"
+FINANCIAL_OWNER = "financial_owner"
 
 
 def _payer_of(charging_session: ChargingSession) -> str:
@@ -73,6 +73,7 @@ async def assign_to_statement(db: AsyncSession, charging_session: ChargingSessio
 
     before = _figures(statement)
     charging_session.statement_id = statement.id
+    # Sums of amounts already at the minor unit: quantize fixes the scale, it never rounds.
     statement.subtotal = quantize(statement.subtotal + subtotal, currency)
     statement.vat = quantize(statement.vat + vat, currency)
     statement.total = quantize(statement.total + total, currency)
