@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from chargegroups import console
 from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.endpoints import router as auth_router
+from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
 from chargegroups.operator.endpoints import router as operator_router
@@ -24,7 +25,7 @@ log = logging.getLogger("chargegroups")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for feature_router in (auth_router, operator_router, audit_router):
+    for feature_router in (auth_router, operator_router, audit_router, billing_router):
         router.include_router(feature_router)
     return router
 
