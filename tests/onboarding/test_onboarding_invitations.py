@@ -50,7 +50,9 @@ async def test_accepting_an_invitation_creates_a_verified_member_auto_assigned(
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)
-        vans = await make_group(s, acme, operator_id=world.operator.id, name="Vans", auto_assign=auto)
+        vans = await make_group(
+            s, acme, operator_id=world.operator.id, name="Vans", auto_assign=auto
+        )
     await invite(client, uow, world.admin, acme)
     response = await accept(client, await mailed_token(uow))
     assert response.status_code == 202
@@ -91,9 +93,7 @@ async def test_invitation_expires_after_seven_days_by_default(uow, client) -> No
     assert timedelta(days=6, hours=23) < invitation.expires_at - utcnow() <= timedelta(days=7)
 
 
-async def test_inviting_an_existing_email_is_409_naming_the_account_holding_it(
-    uow, client
-) -> None:
+async def test_inviting_an_existing_email_is_409_naming_the_account_holding_it(uow, client) -> None:
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)
@@ -228,9 +228,7 @@ async def test_accepting_for_an_address_that_got_a_user_meanwhile_answers_the_sa
     assert user.account_id == world.default_account.id
 
 
-async def test_a_password_less_imported_member_is_activated_by_an_invitation(
-    uow, client
-) -> None:
+async def test_a_password_less_imported_member_is_activated_by_an_invitation(uow, client) -> None:
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)

@@ -46,16 +46,16 @@ async def test_joining_through_a_link_creates_a_member_auto_assigned(
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)
-        vans = await make_group(s, acme, operator_id=world.operator.id, name="Vans", auto_assign=auto)
+        vans = await make_group(
+            s, acme, operator_id=world.operator.id, name="Vans", auto_assign=auto
+        )
     link = await create_link(client, uow, world.admin, acme)
     response = await join(client, token_of(link))
     assert response.status_code == 202
     async with uow() as s:
         user = await user_by_email(s, "joe@anywhere.example")
         assert user.account_id == acme.id
-        assert await memberships_of(s, user.id) == (
-            [(vans.id, "invitation_link")] if auto else []
-        )
+        assert await memberships_of(s, user.id) == ([(vans.id, "invitation_link")] if auto else [])
 
 
 async def test_a_join_link_member_is_sent_a_verification_email_and_starts_unverified(
@@ -113,7 +113,9 @@ async def test_concurrent_joins_never_exceed_max_uses(uow, client) -> None:
     assert sorted(r.status_code for r in responses) == [202, 409, 409, 409]
     async with uow() as s:
         joined = (
-            await s.execute(select(func.count()).select_from(User).where(User.account_id == acme.id))
+            await s.execute(
+                select(func.count()).select_from(User).where(User.account_id == acme.id)
+            )
         ).scalar_one()
         link_uses = (await s.execute(select(JoinLink.uses))).scalar_one()
     assert (joined, link_uses) == (1, 1)

@@ -53,7 +53,9 @@ async def test_a_verified_sign_up_moves_to_its_domains_account_auto_assigned(
 ) -> None:
     world, acme = await open_operator(uow)
     async with uow() as s:
-        vans = await make_group(s, acme, operator_id=world.operator.id, name="Vans", auto_assign=auto)
+        vans = await make_group(
+            s, acme, operator_id=world.operator.id, name="Vans", auto_assign=auto
+        )
     assert (await signup(client, world, "Ana@ACME.example")).status_code == 202
     verified = await verify(client, uow, "Ana@ACME.example")
     assert verified.status_code == 200
@@ -152,7 +154,12 @@ async def test_a_short_password_is_422(uow, client) -> None:
     world, _ = await open_operator(uow)
     response = await client.post(
         "/api/v1/signup",
-        json={"operator": world.operator.slug, "email": "a@b.example", "password": "x", "name": "A"},
+        json={
+            "operator": world.operator.slug,
+            "email": "a@b.example",
+            "password": "x",
+            "name": "A",
+        },
     )
     assert response.status_code == 422
 
