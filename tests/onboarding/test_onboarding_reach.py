@@ -34,23 +34,16 @@ async def acme_and_outsiders(uow):
     return acme, driver, link, invitation, outsiders
 
 
+# name: (method, path with {a}ccount, {d}river, {link} and {inv}itation ids, body)
 CALLS = {
-    "invite": lambda a, d, link, inv: (
-        "POST",
-        f"/accounts/{a}/invitations",
-        {"email": "x@y.example"},
-    ),
-    "list_invitations": lambda a, d, link, inv: ("GET", f"/accounts/{a}/invitations", None),
-    "revoke_invitation": lambda a, d, link, inv: (
-        "DELETE",
-        f"/accounts/{a}/invitations/{inv}",
-        None,
-    ),
-    "create_link": lambda a, d, link, inv: ("POST", f"/accounts/{a}/join-links", {}),
-    "list_links": lambda a, d, link, inv: ("GET", f"/accounts/{a}/join-links", None),
-    "revoke_link": lambda a, d, link, inv: ("DELETE", f"/accounts/{a}/join-links/{link}", None),
-    "remove_member": lambda a, d, link, inv: ("DELETE", f"/accounts/{a}/members/{d}", None),
-    "import": lambda a, d, link, inv: ("POST", f"/accounts/{a}/members/import", "email,name\n"),
+    "invite": ("POST", "/accounts/{a}/invitations", {"email": "x@y.example"}),
+    "list_invitations": ("GET", "/accounts/{a}/invitations", None),
+    "revoke_invitation": ("DELETE", "/accounts/{a}/invitations/{inv}", None),
+    "create_link": ("POST", "/accounts/{a}/join-links", {}),
+    "list_links": ("GET", "/accounts/{a}/join-links", None),
+    "revoke_link": ("DELETE", "/accounts/{a}/join-links/{link}", None),
+    "remove_member": ("DELETE", "/accounts/{a}/members/{d}", None),
+    "import": ("POST", "/accounts/{a}/members/import", "email,name\nx@y.example,X\n"),
 }
 
 
