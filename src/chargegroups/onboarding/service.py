@@ -204,6 +204,16 @@ async def accept_invitation(
             account_id=user.account_id,
             after={"invitation_id": invitation.id},
         )
+    await record_change(
+        session,
+        Actor(kind="user", id=user.id),
+        "invitation.accepted",
+        target_type="invitation",
+        target_id=invitation.id,
+        operator_id=invitation.operator_id,
+        account_id=account.id,
+        after={"user_id": user.id},
+    )
     await auto_assign(session, user, source="invitation", actor=Actor(kind="user", id=user.id))
     await email.queue(
         session,
