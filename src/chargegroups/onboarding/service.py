@@ -521,7 +521,7 @@ async def transfer(
     session: AsyncSession, subject: AuthSubject, user_id: str, account_id: str
 ) -> User:
     user = await repository.user_in_operator(session, subject.operator_id, user_id)
-    if user is None or not (subject.is_operator_admin or subject.manages_account(user.account_id)):
+    if user is None or not subject.manages_account(user.account_id):
         raise NotFound("No such user.")
     if not subject.is_operator_admin:
         raise NotPermitted("Only operator admins transfer users between accounts.")
