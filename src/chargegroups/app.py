@@ -15,6 +15,8 @@ from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
+from chargegroups.onboarding.endpoints import router as onboarding_router
 from chargegroups.operator.endpoints import router as operator_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -25,7 +27,14 @@ log = logging.getLogger("chargegroups")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for feature_router in (auth_router, operator_router, audit_router, billing_router):
+    feature_routers = (
+        auth_router,
+        operator_router,
+        audit_router,
+        billing_router,
+        onboarding_router,
+    )
+    for feature_router in feature_routers:
         router.include_router(feature_router)
     return router
 
@@ -53,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     problems.install(app)
     app.include_router(api_router())
+    app.include_router(onboarding_links_router)
     console.mount(app, settings)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)

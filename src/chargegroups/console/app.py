@@ -127,6 +127,9 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
             me = await profile.me(session, subject)
         return render(request, "home.html", me=me, subject=subject, now=utcnow())
 
+    from chargegroups.console.public import register_public_pages  # imports this module
+
+    register_public_pages(console, settings)
     console.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
