@@ -1,0 +1,3 @@
+from tests.fixtures.app import client, shared_app
+
+__all__ = ["client", "shared_app"]
