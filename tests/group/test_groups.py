@@ -271,9 +271,7 @@ async def test_every_write_by_an_account_admin_to_a_global_group_is_group_read_o
         assert (response.status_code, response.json()["code"]) == (403, "group_read_only"), url
 
 
-async def test_account_admins_do_not_rename_or_delete_even_their_own_groups(
-    uow, client
-) -> None:
+async def test_account_admins_do_not_rename_or_delete_even_their_own_groups(uow, client) -> None:
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)
@@ -345,10 +343,16 @@ async def test_deleting_a_group_removes_memberships_scope_links_and_discounts_at
         await add_member(s, group, await make_user(s, world.operator, acme))
         charger = await make_charger(s, world.operator, account=acme, access_mode="private")
         await link_scope(s, charger, group)
-        plan = RatePlan(operator_id=world.operator.id, name="P", name_normalized="p", currency="EUR")
+        plan = RatePlan(
+            operator_id=world.operator.id, name="P", name_normalized="p", currency="EUR"
+        )
         s.add(plan)
         await s.flush()
-        s.add(GroupDiscount(rate_plan_id=plan.id, group_id=group.id, operator_id=plan.operator_id, free=True))
+        s.add(
+            GroupDiscount(
+                rate_plan_id=plan.id, group_id=group.id, operator_id=plan.operator_id, free=True
+            )
+        )
         headers = await bearer(s, world.admin)
     response = await client.delete(f"{API}/groups/{group.id}", headers=headers)
     assert response.status_code == 204

@@ -44,9 +44,7 @@ async def test_bulk_add_is_all_or_nothing_and_lists_the_bad_ids(uow, client) -> 
     assert await memberships(uow) == []
 
 
-async def test_users_of_another_account_are_refused_exactly_like_unknown_ids(
-    uow, client
-) -> None:
+async def test_users_of_another_account_are_refused_exactly_like_unknown_ids(uow, client) -> None:
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)
@@ -85,13 +83,14 @@ async def test_a_global_group_takes_users_of_any_account_but_not_of_another_oper
     assert refused.status_code == 422
 
 
-async def test_users_who_are_members_already_are_left_as_they_are_and_reported(
-    uow, client
-) -> None:
+async def test_users_who_are_members_already_are_left_as_they_are_and_reported(uow, client) -> None:
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)
-        old, new = await make_user(s, world.operator, acme), await make_user(s, world.operator, acme)
+        old, new = (
+            await make_user(s, world.operator, acme),
+            await make_user(s, world.operator, acme),
+        )
         group = await make_group(s, world.operator, account=acme)
         await add_member(s, group, old, source="invitation")
         headers = await bearer(s, world.admin)
@@ -164,9 +163,7 @@ async def test_expired_memberships_are_shown_as_expired_and_count_nowhere(uow, c
     assert me["groups"] == []
 
 
-async def test_add_all_account_members_back_fills_once_with_source_auto_assign(
-    uow, client
-) -> None:
+async def test_add_all_account_members_back_fills_once_with_source_auto_assign(uow, client) -> None:
     async with uow() as s:
         world = await make_operator(s)
         acme = await make_account(s, world.operator)
