@@ -97,6 +97,8 @@ def database(backend: str, pg_url: str) -> Iterator[str]:
 async def bulk(
     session: AsyncSession, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
+    if not rows:
+        return
     if is_sqlite(str(session.bind.url)):
         await session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
@@ -143,7 +145,7 @@ async def build(engine: AsyncEngine, members: int) -> dict[str, Any]:
         rows = list(users(ids["operator"], ids["account"], start, count))
         async with sessionmaker() as s, s.begin():
             await bulk(s, User.__table__, USER_COLUMNS, rows)
-            in_group = [r for r in rows[: max(0, min(count, members - start))]]
+            in_group = rows[: max(0, min(count, members - start))]
             now = utcnow()
             await bulk(
                 s,
