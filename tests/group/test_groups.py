@@ -423,3 +423,15 @@ async def test_every_group_change_is_audited_with_its_account_for_account_admins
     ).json()["items"]
     assert [e["action"] for e in events] == ["membership.added", "group.updated", "group.created"]
     assert events[1]["before"]["name"] == "Vans" and events[1]["after"]["name"] == "Trucks"
+
+
+async def test_a_name_that_case_folding_makes_too_long_is_a_422_not_a_crash(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    response = await client.post(
+        f"{API}/groups",
+        json={"name": "ß" * 120, "scope": {"kind": "all_accounts"}},
+        headers=headers,
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "name_too_long")
