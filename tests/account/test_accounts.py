@@ -153,9 +153,7 @@ async def test_only_users_of_the_operator_become_account_admins(uow, client) -> 
     assert (response.status_code, response.json()["code"]) == (422, "unknown_user")
 
 
-async def test_creating_an_account_twice_with_one_idempotency_key_creates_one(
-    uow, client
-) -> None:
+async def test_creating_an_account_twice_with_one_idempotency_key_creates_one(uow, client) -> None:
     async with uow() as s:
         world = await make_operator(s)
         headers = {**await bearer(s, world.admin), "Idempotency-Key": "acme-1"}
