@@ -14,6 +14,7 @@ from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.operator.endpoints import router as operator_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -24,7 +25,7 @@ log = logging.getLogger("chargegroups")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for feature_router in (auth_router, operator_router, audit_router):
+    for feature_router in (auth_router, operator_router, audit_router, decision_router):
         router.include_router(feature_router)
     return router
 
