@@ -16,6 +16,8 @@ from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.operator.endpoints import router as operator_router
+from chargegroups.rate_plan.endpoints import delegation_router
+from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
 
@@ -25,7 +27,14 @@ log = logging.getLogger("chargegroups")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for feature_router in (auth_router, operator_router, audit_router, decision_router):
+    for feature_router in (
+        auth_router,
+        operator_router,
+        audit_router,
+        decision_router,
+        rate_plan_router,
+        delegation_router,
+    ):
         router.include_router(feature_router)
     return router
 
