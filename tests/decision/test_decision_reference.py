@@ -78,7 +78,12 @@ def _reference(w: World, ids: list[str], plan_ids: list[str], user_id: str, owne
     """(reason, deciding group, discount, payer (user, group), plan id), straight from the text."""
     override, account_default, operator_default = w.plans
     plan = next(
-        (p for p, on in zip(plan_ids, (override, account_default, operator_default)) if on), ""
+        (
+            p
+            for p, on in zip(plan_ids, (override, account_default, operator_default), strict=True)
+            if on
+        ),
+        "",
     )
     if w.token_blocked:
         return ("token_blocked", None, None, None, plan)
@@ -90,7 +95,7 @@ def _reference(w: World, ids: list[str], plan_ids: list[str], user_id: str, owne
         return ("charger_closed", None, None, None, plan)
     if w.busy:
         return ("concurrent_transaction", None, None, None, plan)
-    current = [(g, i) for g, i in zip(w.groups, ids) if g.until is None or g.until > 0]
+    current = [(g, i) for g, i in zip(w.groups, ids, strict=True) if g.until is None or g.until > 0]
     order = lambda gi: (not gi[0].account_level, gi[0].created, gi[1])  # noqa: E731
     granting = sorted((gi for gi in current if gi[0].in_scope), key=order)
     if w.mode == "private" and not granting:
