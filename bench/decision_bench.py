@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import cProfile
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -62,7 +63,7 @@ CREATED = "2025-01-01 00:00:00"
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 OP = "op-bench"
 PLAN = "rp-bench"
-ADMIN_TOKEN = "cg_at_benchmark-admin-token"
+ADMIN_TOKEN = "cg_at_benchmark-admin-token"  # noqa: S105  (a throwaway bench database)
 TERMS = json.dumps(
     {
         "currency": "EUR",
@@ -101,7 +102,9 @@ def best_of(runs: list[dict[str, float]]) -> dict[str, float]:
 def run(cmd: list[str], cwd: Path, log: Path, timeout: float) -> None:
     print("$", " ".join(cmd), flush=True)
     with log.open("a") as out:
-        subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=timeout)
+        subprocess.run(  # noqa: S603  (our own fixed commands)
+            cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=timeout
+        )
 
 
 def baselines(scratch: Path, div: int, n: int, skip: bool) -> dict[str, Any]:
@@ -113,6 +116,10 @@ def baselines(scratch: Path, div: int, n: int, skip: bool) -> dict[str, Any]:
     if not (here / "data" / f"s{div}" / "queries.csv").exists():
         run([py, "gen.py", str(div)], here, log, 3600)
     if skip:
+        return {}
+    missing = [m for m in ("psutil", "casbin") if importlib.util.find_spec(m) is None]
+    if missing:  # the baselines' own needs, deliberately not the project's dependencies
+        print(f"baselines skipped: pip install {' '.join(missing)} to run them", flush=True)
         return {}
     run([py, "exp1_inmem.py", str(div)], here, log, 1800)
     run([py, "load_sql.py", str(div), "both"], here, log, 3600)
@@ -178,7 +185,9 @@ class Network:
             "account_id", "scope_key", "auto_assign", "financial_owner_id", "pays_at", "version",
             "created_at",
         ),
-        "group_discounts": ("rate_plan_id", "group_id", "operator_id", "percent", "free", "created_at"),
+        "group_discounts": (
+            "rate_plan_id", "group_id", "operator_id", "percent", "free", "created_at",
+        ),
         "group_memberships": ("id", "operator_id", "group_id", "user_id", "source", "created_at"),
         "chargers": (
             "id", "operator_id", "charge_point_id", "name", "access_mode", "connectors",
@@ -223,7 +232,8 @@ class Network:
             for g, _, payer in read_csv(d / "groups.csv"):
                 account = f"a{int(g) % self.accounts}" if int(g) % 2 else None
                 owner = f"u{int(payer) % self.users}" if payer else None
-                created = f"2025-01-01 {int(g) // 3600 % 24:02d}:{int(g) // 60 % 60:02d}:{int(g) % 60:02d}"
+                h, m, sec = int(g) // 3600 % 24, int(g) // 60 % 60, int(g) % 60
+                created = f"2025-01-01 {h:02d}:{m:02d}:{sec:02d}"  # distinct: D6 tie order
                 yield (
                     f"g{g}", OP, f"Group {g}", f"group {g}", "",
                     "account" if account else "all_accounts", account, account or "*", False,
@@ -250,7 +260,8 @@ class Network:
         for table, cols in self.COLUMNS.items():
             marks = ",".join("?" * len(cols))
             db.executemany(
-                f"INSERT INTO {table} ({','.join(cols)}) VALUES ({marks})", self.rows(table)
+                f"INSERT INTO {table} ({','.join(cols)}) VALUES ({marks})",  # noqa: S608
+                self.rows(table),
             )
         db.execute("COMMIT")
         db.execute("ANALYZE")
@@ -301,7 +312,9 @@ def build(kind: str, scratch: Path, div: int, pg_server: str, reuse: bool) -> tu
 def queries(scratch: Path, div: int, n: int) -> list[tuple[str, str]]:
     """(token uid, charger id) pairs of the baselines' fixed stream; odd ones use the 2nd token."""
     q = []
-    for i, (_, token, c) in enumerate(read_csv(scratch / "baselines" / "data" / f"s{div}" / "queries.csv")):
+    for i, (_, token, c) in enumerate(
+        read_csv(scratch / "baselines" / "data" / f"s{div}" / "queries.csv")
+    ):
         q.append((token.lower() + ("02" if i % 2 else ""), f"c{c}"))
         if len(q) >= n:
             break
@@ -349,7 +362,7 @@ async def measure_direct(
             prof.disable()
             text = io.StringIO()
             pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(25)
-            profile.write_text(text.getvalue())
+            profile.write_text(text.getvalue())  # noqa: ASYNC240  (after the timed part)
     await engine.dispose()
     core_runs = []
     for _ in range(reps):
@@ -453,7 +466,7 @@ def measure_http(url: str, qs: list[tuple[str, str]], seconds: float) -> dict[st
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop",
         "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    server = subprocess.Popen(cmd, env=env)
+    server = subprocess.Popen(cmd, env=env)  # noqa: S603  (our own fixed command)
     try:
         deadline = time.time() + 60
         while True:
@@ -547,7 +560,10 @@ def main() -> None:
         print(kind, json.dumps(direct["loader_core"]), flush=True)
     print("core", json.dumps(result["core"]), flush=True)
     if args.http_seconds > 0 and args.http_db in urls:
-        result["http"] = {"db": args.http_db, **measure_http(urls[args.http_db], qs, args.http_seconds)}
+        result["http"] = {
+            "db": args.http_db,
+            **measure_http(urls[args.http_db], qs, args.http_seconds),
+        }
         print("http", json.dumps(result["http"]), flush=True)
     base = result["baselines"]
     if base:
