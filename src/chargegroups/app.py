@@ -17,10 +17,13 @@ from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
 from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
 from chargegroups.onboarding.endpoints import router as onboarding_router
 from chargegroups.operator.endpoints import router as operator_router
+from chargegroups.rate_plan.endpoints import delegation_router
+from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from chargegroups.user.endpoints import router as user_router
@@ -41,6 +44,9 @@ def api_router() -> APIRouter:
         user_router,
         onboarding_router,
         billing_router,
+        decision_router,
+        rate_plan_router,
+        delegation_router,
     )
     for feature_router in feature_routers:
         router.include_router(feature_router)
