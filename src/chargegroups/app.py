@@ -14,9 +14,12 @@ from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.ocpp import edge as ocpp_edge
+from chargegroups.ocpp.endpoints import router as ocpp_connection_router
 from chargegroups.operator.endpoints import router as operator_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from chargegroups.session.endpoints import router as session_router
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("chargegroups")
@@ -24,7 +27,13 @@ log = logging.getLogger("chargegroups")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for feature_router in (auth_router, operator_router, audit_router):
+    for feature_router in (
+        auth_router,
+        operator_router,
+        audit_router,
+        session_router,
+        ocpp_connection_router,
+    ):
         router.include_router(feature_router)
     return router
 
@@ -35,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with ocpp_edge.serving(app):
+            yield
         await engine.dispose()
 
     app = FastAPI(
@@ -53,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api_router())
     console.mount(app, settings)
+    ocpp_edge.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
