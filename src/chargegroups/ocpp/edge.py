@@ -107,7 +107,7 @@ async def ocpp_endpoint(
     charge_point = cls(
         charge_point_id,
         StarletteConnection(websocket),
-        charger_id=charger.id,
+        charger=charger,
         sessionmaker=sessionmaker,
         seen=seen,
     )

@@ -102,12 +102,13 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         charge_point_id: str,
         connection: StarletteConnection,
         *,
-        charger_id: str,
+        charger: Charger,
         sessionmaker: async_sessionmaker[AsyncSession],
         seen: Callable[[], None],
     ) -> None:
         super().__init__(charge_point_id, connection, response_timeout=30, logger=log)
-        self.charger_id = charger_id
+        self.charger = charger
+        self.charger_id = charger.id
         self._sessionmaker = sessionmaker
         self._seen = seen
 
@@ -145,12 +146,17 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         self,
         work: Callable[[AsyncSession, Charger], Awaitable[T]],
         refused: Callable[[ChargeGroupsError], T],
+        *,
+        reload: bool = True,
     ) -> T:
         """Run ``work`` in one transaction with the charger's current row; a domain error is
-        answered with ``refused(error)`` (the message's own status), never as InternalError."""
+        answered with ``refused(error)`` (the message's own status), never as InternalError.
+
+        ``reload=False`` hands over the row read at the handshake: for work that reads all it
+        needs afresh by the charger's id (the decision), saving a query on the hot path."""
         try:
             async with unit_of_work(self._sessionmaker) as session:
-                charger = await session.get(Charger, self.charger_id)
+                charger = await session.get(Charger, self.charger_id) if reload else self.charger
                 if charger is None:
                     raise NotFound("The charger was removed.")
                 return await work(session, charger)

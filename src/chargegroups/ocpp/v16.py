@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp.routing import on
+from ocpp.v16 import ChargePoint as LibraryChargePoint
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, ChargePointStatus, RegistrationStatus
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +39,7 @@ def _invalid(_: ChargeGroupsError) -> dict[str, Any]:
     return {"status": AuthorizationStatus.invalid.value}
 
 
-class ChargePoint16(CentralSystemChargePoint):
+class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: ignore[misc]
     ocpp_version = "1.6"
     unknown_message_type = "ProtocolError"
 
@@ -93,7 +94,8 @@ class ChargePoint16(CentralSystemChargePoint):
             )
             return id_tag_info(decision)
 
-        return call_result.Authorize(id_tag_info=await self.guarded(work, _invalid))
+        info = await self.guarded(work, _invalid, reload=False)
+        return call_result.Authorize(id_tag_info=info)
 
     @on(Action.start_transaction)
     async def on_start_transaction(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp.routing import on
+from ocpp.v201 import ChargePoint as LibraryChargePoint
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import (
     Action,
@@ -45,7 +46,7 @@ def _invalid(_: ChargeGroupsError) -> dict[str, Any]:
     return {"status": AuthorizationStatusEnumType.invalid.value}
 
 
-class ChargePoint201(CentralSystemChargePoint):
+class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ignore[misc]
     ocpp_version = "2.0.1"
     unknown_message_type = "MessageTypeNotSupported"
 
@@ -85,7 +86,8 @@ class ChargePoint201(CentralSystemChargePoint):
             )
             return id_token_info(decision)
 
-        return call_result.Authorize(id_token_info=await self.guarded(work, _invalid))
+        info = await self.guarded(work, _invalid, reload=False)
+        return call_result.Authorize(id_token_info=info)
 
     @on(Action.transaction_event)
     async def on_transaction_event(
