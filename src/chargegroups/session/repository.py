@@ -55,7 +55,7 @@ async def charge_point_ids(session: AsyncSession, charger_ids: set[str]) -> dict
     rows = await session.execute(
         select(Charger.id, Charger.charge_point_id).where(Charger.id.in_(charger_ids))
     )
-    return {charger_id: cp_id for charger_id, cp_id in rows.tuples()}
+    return {charger_id: cp_id for charger_id, cp_id in rows.all()}
 
 
 async def by_transaction(
