@@ -4,7 +4,8 @@ The ``ocpp`` library logs and drops frames it cannot parse and turns any excepti
 raises into ``InternalError``. Here every bad frame gets the CallError the protocol names
 (unparseable JSON: FormationViolation in 1.6, FormatViolation in 2.0.1; not a message array:
 ProtocolError; an unknown message type: ProtocolError / MessageTypeNotSupported), the connection
-stays up, and handlers map domain errors to the message's own status enum (``guarded``).
+stays up; a payload that fails the schema gets the version's code for the violation, and
+handlers map domain errors to the message's own status enum (``guarded``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ocpp.exceptions import (
     FormatViolationError,
     OCPPError,
     PropertyConstraintViolationError,
+    ProtocolError,
     TypeConstraintViolationError,
 )
 from ocpp.messages import CallError, MessageType, unpack
@@ -96,6 +98,7 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
 
     ocpp_version: ClassVar[str]
     unknown_message_type: ClassVar[str]
+    missing_field: ClassVar[str]
 
     def __init__(
         self,
@@ -125,7 +128,7 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         try:
             await self._handle_call(msg)
         except OCPPError as error:
-            await self._send_error(msg.unique_id, error.code, error)
+            await self._send_error(msg.unique_id, self._payload_error_code(error), error)
         except Exception:  # never let one frame end the connection
             log.exception("%s: unexpected error handling %s", self.id, msg.action)
             await self._send(msg.create_call_error(Exception()).to_json())
@@ -135,6 +138,13 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
             return "FormationViolation"
         if isinstance(error, PropertyConstraintViolationError):  # unknown MessageTypeId
             return self.unknown_message_type
+        return str(error.code)
+
+    def _payload_error_code(self, error: OCPPError) -> str:
+        if isinstance(error, FormatViolationError) and self.ocpp_version == "1.6":
+            return "FormationViolation"
+        if isinstance(error, ProtocolError):  # the schema's "required": a field is missing
+            return self.missing_field
         return str(error.code)
 
     async def _send_error(self, unique_id: str, code: str, error: OCPPError) -> None:

@@ -41,6 +41,7 @@ def _invalid(_: ChargeGroupsError) -> dict[str, Any]:
 
 class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: ignore[misc]
     ocpp_version = "1.6"
+    missing_field = "OccurenceConstraintViolation"  # the spelling of this version's spec
     unknown_message_type = "ProtocolError"
 
     @on(Action.boot_notification)

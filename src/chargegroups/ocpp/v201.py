@@ -48,6 +48,7 @@ def _invalid(_: ChargeGroupsError) -> dict[str, Any]:
 
 class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ignore[misc]
     ocpp_version = "2.0.1"
+    missing_field = "OccurrenceConstraintViolation"  # the spelling of this version's spec
     unknown_message_type = "MessageTypeNotSupported"
 
     @on(Action.boot_notification)
