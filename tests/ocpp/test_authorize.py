@@ -72,7 +72,9 @@ async def test_group_member_is_accepted_on_private_charger(
     assert info["status"] == "Accepted"
 
 
-@pytest.mark.parametrize(("version", "status"), [("1.6", "Invalid"), ("2.0.1", "NotAtThisLocation")])
+@pytest.mark.parametrize(
+    ("version", "status"), [("1.6", "Invalid"), ("2.0.1", "NotAtThisLocation")]
+)
 async def test_outsider_is_refused_on_private_charger(
     ocpp_url: str, network: Network, version: str, status: str
 ) -> None:
@@ -83,7 +85,9 @@ async def test_outsider_is_refused_on_private_charger(
     assert info == {"status": status}
 
 
-@pytest.mark.parametrize(("version", "status"), [("1.6", "Blocked"), ("2.0.1", "NotAtThisLocation")])
+@pytest.mark.parametrize(
+    ("version", "status"), [("1.6", "Blocked"), ("2.0.1", "NotAtThisLocation")]
+)
 async def test_closed_charger_refuses_every_driver(
     ocpp_url: str, network: Network, version: str, status: str
 ) -> None:

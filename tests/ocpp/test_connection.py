@@ -51,9 +51,7 @@ async def test_unknown_charger_is_refused_at_the_handshake(ocpp_url: str, networ
 async def test_charger_without_a_common_subprotocol_is_refused(
     ocpp_url: str, network: Network
 ) -> None:
-    status = await handshake_status(
-        ocpp_url, network.public.charge_point_id, PASSWORD, ["ocpp1.5"]
-    )
+    status = await handshake_status(ocpp_url, network.public.charge_point_id, PASSWORD, ["ocpp1.5"])
 
     assert status == 400
 
@@ -98,7 +96,12 @@ BAD_FRAMES = [
         "m-3",
         "TypeConstraintViolation",
     ),
-    ("1.6", '[2, "m-4", "StartTransaction", {"connectorId": 1}]', "m-4", "OccurenceConstraintViolation"),
+    (
+        "1.6",
+        '[2, "m-4", "StartTransaction", {"connectorId": 1}]',
+        "m-4",
+        "OccurenceConstraintViolation",
+    ),
     (
         "2.0.1",
         '[2, "m-4", "TransactionEvent", {"eventType": "Started"}]',

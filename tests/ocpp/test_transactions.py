@@ -149,7 +149,9 @@ async def test_stop_of_an_unknown_transaction_is_answered_and_recorded(
     async with connected(ocpp_url, network.public.charge_point_id, PASSWORD, version) as cp:
         if version == "1.6":
             answer = await cp.call(
-                call16.StopTransaction(meter_stop=5, timestamp=ocpp_time(utcnow()), transaction_id=4242)
+                call16.StopTransaction(
+                    meter_stop=5, timestamp=ocpp_time(utcnow()), transaction_id=4242
+                )
             )
         else:
             answer = await cp.call(
@@ -212,7 +214,10 @@ async def test_start_transactions_on_one_charger_get_distinct_ids(
         for connector, token in ((1, network.member_token), (2, network.outsider_token)):
             answer = await cp.call(
                 call16.StartTransaction(
-                    connector_id=connector, id_tag=token, meter_start=0, timestamp=ocpp_time(utcnow())
+                    connector_id=connector,
+                    id_tag=token,
+                    meter_start=0,
+                    timestamp=ocpp_time(utcnow()),
                 )
             )
             ids.append(answer.transaction_id)

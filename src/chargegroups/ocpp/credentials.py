@@ -48,9 +48,12 @@ class VerifiedPasswords:
     async def verify(self, charger_id: str, password_hash: str, password: str) -> bool:
         digest = self._digest(password)
         known = self._known.get(charger_id)
-        if known is not None and known[0] == password_hash:
-            if hmac.compare_digest(known[1], digest):
-                return True
+        if (
+            known is not None
+            and known[0] == password_hash
+            and hmac.compare_digest(known[1], digest)
+        ):
+            return True
         # argon2 off the event loop: other chargers keep being served meanwhile.
         if not await asyncio.to_thread(verify_password, password, password_hash):
             return False

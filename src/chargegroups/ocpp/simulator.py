@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import websockets
-from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16Client
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
@@ -28,7 +27,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
 from chargegroups.kit.clock import utcnow
-from chargegroups.ocpp.protocol import ocpp_time
+from chargegroups.ocpp.protocol import handles, ocpp_time
 
 VERSIONS = ("1.6", "2.0.1")
 Answer = tuple[str, dict[str, Any]]
@@ -41,7 +40,7 @@ class Simulated16(ChargePoint16Client):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.cleared = asyncio.Event()
 
-    @on(Action16.clear_cache)
+    @handles(Action16.clear_cache)
     def on_clear_cache(self) -> result16.ClearCache:
         self.cleared.set()
         return result16.ClearCache(status=ClearCacheStatus.accepted)
@@ -52,7 +51,7 @@ class Simulated201(ChargePoint201Client):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.cleared = asyncio.Event()
 
-    @on(Action201.clear_cache)
+    @handles(Action201.clear_cache)
     def on_clear_cache(self, **_: Any) -> result201.ClearCache:
         self.cleared.set()
         return result201.ClearCache(status=ClearCacheStatusEnumType.accepted)
@@ -99,7 +98,9 @@ async def connected(
 
 
 def as_dict(answer: Any) -> dict[str, Any]:
-    return dataclasses.asdict(answer) if dataclasses.is_dataclass(answer) else {"error": answer}
+    if dataclasses.is_dataclass(answer) and not isinstance(answer, type):
+        return dataclasses.asdict(answer)
+    return {"error": "the server answered with a CallError"}
 
 
 async def run_16(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v16 import ChargePoint as LibraryChargePoint
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, ChargePointStatus, RegistrationStatus
@@ -16,7 +15,13 @@ from chargegroups.errors import ChargeGroupsError
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.ocpp import presence
-from chargegroups.ocpp.protocol import CentralSystemChargePoint, energy_wh, ocpp_time, parse_time
+from chargegroups.ocpp.protocol import (
+    CentralSystemChargePoint,
+    energy_wh,
+    handles,
+    ocpp_time,
+    parse_time,
+)
 from chargegroups.session import service as sessions
 
 HEARTBEAT_SECONDS = 300
@@ -44,7 +49,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
     missing_field = "OccurenceConstraintViolation"  # the spelling of this version's spec
     unknown_message_type = "ProtocolError"
 
-    @on(Action.boot_notification)
+    @handles(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
         now = utcnow()
 
@@ -58,7 +63,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
             status=RegistrationStatus.accepted,
         )
 
-    @on(Action.heartbeat)
+    @handles(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         now = utcnow()
 
@@ -68,7 +73,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
         await self.guarded(work, lambda _: None)
         return call_result.Heartbeat(current_time=ocpp_time(now))
 
-    @on(Action.status_notification)
+    @handles(Action.status_notification)
     async def on_status_notification(
         self, connector_id: int, status: str, timestamp: str | None = None, **_: Any
     ) -> call_result.StatusNotification:
@@ -87,7 +92,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
             await self.guarded(work, lambda _: None)
         return call_result.StatusNotification()
 
-    @on(Action.authorize)
+    @handles(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
         async def work(session: AsyncSession, charger: Charger) -> dict[str, Any]:
             decision = await decide_for_token(
@@ -98,7 +103,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
         info = await self.guarded(work, _invalid, reload=False)
         return call_result.Authorize(id_tag_info=info)
 
-    @on(Action.start_transaction)
+    @handles(Action.start_transaction)
     async def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any
     ) -> call_result.StartTransaction:
@@ -128,7 +133,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
         number, info = await self.guarded(work, lambda error: (0, _invalid(error)))
         return call_result.StartTransaction(transaction_id=number, id_tag_info=info)
 
-    @on(Action.stop_transaction)
+    @handles(Action.stop_transaction)
     async def on_stop_transaction(
         self,
         meter_stop: int,
@@ -159,7 +164,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
         info = await self.guarded(work, lambda error: None if id_tag is None else _invalid(error))
         return call_result.StopTransaction(id_tag_info=info)
 
-    @on(Action.meter_values)
+    @handles(Action.meter_values)
     async def on_meter_values(
         self,
         connector_id: int,

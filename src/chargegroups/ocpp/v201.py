@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v201 import ChargePoint as LibraryChargePoint
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import (
@@ -22,7 +21,13 @@ from chargegroups.errors import ChargeGroupsError
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.ocpp import presence
-from chargegroups.ocpp.protocol import CentralSystemChargePoint, energy_wh, ocpp_time, parse_time
+from chargegroups.ocpp.protocol import (
+    CentralSystemChargePoint,
+    energy_wh,
+    handles,
+    ocpp_time,
+    parse_time,
+)
 from chargegroups.session import service as sessions
 
 HEARTBEAT_SECONDS = 300
@@ -51,7 +56,7 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
     missing_field = "OccurrenceConstraintViolation"  # the spelling of this version's spec
     unknown_message_type = "MessageTypeNotSupported"
 
-    @on(Action.boot_notification)
+    @handles(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
         now = utcnow()
 
@@ -65,7 +70,7 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
             status=RegistrationStatusEnumType.accepted,
         )
 
-    @on(Action.heartbeat)
+    @handles(Action.heartbeat)
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
         now = utcnow()
 
@@ -75,11 +80,11 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
         await self.guarded(work, lambda _: None)
         return call_result.Heartbeat(current_time=ocpp_time(now))
 
-    @on(Action.status_notification)
+    @handles(Action.status_notification)
     async def on_status_notification(self, **_: Any) -> call_result.StatusNotification:
         return call_result.StatusNotification()
 
-    @on(Action.authorize)
+    @handles(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
         async def work(session: AsyncSession, charger: Charger) -> dict[str, Any]:
             decision = await decide_for_token(
@@ -90,7 +95,7 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
         info = await self.guarded(work, _invalid, reload=False)
         return call_result.Authorize(id_token_info=info)
 
-    @on(Action.transaction_event)
+    @handles(Action.transaction_event)
     async def on_transaction_event(
         self,
         event_type: str,
@@ -160,7 +165,9 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
                     info = id_token_info(decision)
             return info
 
-        info = await self.guarded(work, lambda error: None if token_uid is None else _invalid(error))
+        info = await self.guarded(
+            work, lambda error: None if token_uid is None else _invalid(error)
+        )
         return call_result.TransactionEvent(id_token_info=info)
 
     async def clear_cache(self) -> None:

@@ -25,7 +25,8 @@ async def list_sessions(db: Db, subject: Subject, page: Page) -> SessionPageOut:
 
 @router.get("/{session_id}", response_model=SessionOut)
 async def read_session(
-    session_id: Annotated[str, Path(max_length=36)],     db: Db,
+    session_id: Annotated[str, Path(max_length=36)],
+    db: Db,
     subject: Subject,
 ) -> SessionOut:
     row = await service.get_session(db, subject, session_id)

@@ -104,4 +104,3 @@ async def unfinished_on_connector(
         ChargingSession.status.in_(UNFINISHED),
     )
     return list((await session.execute(stmt)).scalars())
-

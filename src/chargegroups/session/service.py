@@ -95,9 +95,7 @@ async def start_transaction(
     if existing is not None:
         return StartOutcome(existing, None, await _parent_id_tag(session, existing))
 
-    decision = await decide_for_token(
-        session, charger=charger, token_uid=token_uid, at=started_at
-    )
+    decision = await decide_for_token(session, charger=charger, token_uid=token_uid, at=started_at)
     if transaction_id is None:
         transaction_id = str(await repository.transaction_count(session, charger.id) + 1)
     row = ChargingSession(
