@@ -240,3 +240,47 @@ async def test_second_start_with_a_token_in_a_transaction_is_concurrent_tx(
             )
 
     assert answer.id_tag_info["status"] == "ConcurrentTx"
+
+
+async def test_meter_values_of_a_1_6_transaction_record_the_latest_energy_reading(
+    ocpp_url: str, network: Network, uow: Uow
+) -> None:
+    async with connected(ocpp_url, network.public.charge_point_id, PASSWORD, "1.6") as cp:
+        start = await cp.call(
+            call16.StartTransaction(
+                connector_id=1,
+                id_tag=network.member_token,
+                meter_start=500,
+                timestamp=ocpp_time(utcnow() - timedelta(hours=1)),
+            )
+        )
+        await cp.call(
+            call16.MeterValues(
+                connector_id=1,
+                transaction_id=start.transaction_id,
+                meter_value=[
+                    {
+                        "timestamp": ocpp_time(utcnow()),
+                        "sampledValue": [{"value": "10.5", "unit": "kWh"}],
+                    }
+                ],
+            )
+        )
+
+    (row,) = await sessions_of(uow, network)
+    assert (row.meter_last_wh, row.status) == (10500, "active")
+
+
+async def test_2_0_1_meter_values_outside_a_transaction_are_accepted(
+    ocpp_url: str, network: Network, uow: Uow
+) -> None:
+    async with connected(ocpp_url, network.public.charge_point_id, PASSWORD, "2.0.1") as cp:
+        answer = await cp.call(
+            call201.MeterValues(
+                evse_id=1,
+                meter_value=[{"timestamp": ocpp_time(utcnow()), "sampled_value": [{"value": 7}]}],
+            )
+        )
+
+    assert answer is not None
+    assert await sessions_of(uow, network) == []

@@ -55,7 +55,11 @@ def serve(
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # No permessage-deflate: OCPP frames are small, and each compressed WebSocket keeps
+    # hundreds of KiB of zlib state (docs/benchmarks.md, "OCPP").
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", ws_per_message_deflate=False
+    )
 
 
 @db_app.command("upgrade")

@@ -6,8 +6,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import datetime
 from typing import Annotated
 
+import ocpp.messages
 from fastapi import APIRouter, FastAPI, Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
@@ -31,11 +33,15 @@ PROTOCOLS: dict[str, type[CentralSystemChargePoint]] = {
     "ocpp1.6": ChargePoint16,
 }
 
+STAMP_SECONDS = 5.0
 router = APIRouter()
 
 
 def install(app: FastAPI) -> None:
     """Add the endpoint and its per-application state (connections, verified passwords)."""
+    # Validate OCPP payloads inline: they are small, and a thread-pool hop per message (the
+    # library's default) costs more than the validation itself and adds latency under load.
+    ocpp.messages.ASYNC_VALIDATION = False
     app.state.ocpp_registry = Registry()
     app.state.ocpp_passwords = VerifiedPasswords()
     app.include_router(router)
@@ -43,13 +49,41 @@ def install(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[None]:
-    """While the application runs, revocations send ClearCache to the chargers concerned."""
+    """While the application runs, revocations send ClearCache to the chargers concerned, and
+    connected chargers' last contact is written to the database every few seconds."""
     registry: Registry = app.state.ocpp_registry
+    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
+    stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
     try:
         yield
     finally:
         remove()
+        stamper.cancel()
+        with suppress(asyncio.CancelledError):
+            await stamper
+        await _stamp(sessionmaker, registry.unstamped())
+
+
+async def _stamp(
+    sessionmaker: async_sessionmaker[AsyncSession], seen: list[tuple[str, datetime, str]]
+) -> None:
+    if seen:
+        async with unit_of_work(sessionmaker) as session:
+            await presence.mark_seen(session, seen)
+
+
+async def _stamp_every(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession], seconds: float
+) -> None:
+    """Last contact is kept in memory per message and written in batches: a Heartbeat or a
+    handshake storm never becomes a storm of single-row writes."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await _stamp(sessionmaker, registry.unstamped())
+        except Exception:  # a busy database must not stop the stamping for good
+            log.warning("writing chargers' last contact failed", exc_info=True)
 
 
 async def _refuse(websocket: WebSocket, status: int) -> None:
@@ -93,7 +127,6 @@ async def ocpp_endpoint(
             status = 401
         else:
             status = 101
-            await presence.mark_seen(session, charger.id, at=now, ocpp_version=cls.ocpp_version)
     if status != 101 or charger is None:
         await _refuse(websocket, status)
         return
@@ -134,5 +167,4 @@ async def ocpp_endpoint(
         pass
     finally:
         registry.detach(link)
-        async with unit_of_work(sessionmaker) as session:
-            await presence.mark_seen(session, charger.id, at=link.last_seen_at)
+        await _stamp(sessionmaker, [link.stamp()])

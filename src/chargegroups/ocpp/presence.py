@@ -20,14 +20,16 @@ async def by_charge_point_id(session: AsyncSession, charge_point_id: str) -> Cha
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def mark_seen(
-    session: AsyncSession, charger_id: str, *, at: datetime, ocpp_version: str | None = None
-) -> None:
-    """Stamp last contact (and the protocol spoken): status, not configuration, so no audit."""
-    values: dict[str, object] = {"last_seen_at": at}
-    if ocpp_version is not None:
-        values["ocpp_version"] = ocpp_version
-    await session.execute(update(Charger).where(Charger.id == charger_id).values(**values))
+async def mark_seen(session: AsyncSession, seen: list[tuple[str, datetime, str]]) -> None:
+    """Stamp chargers' last contact and protocol, many in one statement: ``(id, at, version)``.
+
+    Status, not configuration: no audit event.
+    """
+    if seen:
+        await session.execute(
+            update(Charger),
+            [{"id": i, "last_seen_at": at, "ocpp_version": version} for i, at, version in seen],
+        )
 
 
 async def visible_charger(session: AsyncSession, subject: AuthSubject, charger_id: str) -> Charger:

@@ -25,6 +25,11 @@ class Link:
     last_seen_at: datetime
     close: Callable[[], Awaitable[None]]
     clear_cache: Callable[[], Awaitable[None]]
+    stamped_at: datetime | None = None  # last_seen_at as last written to the database
+
+    def stamp(self) -> tuple[str, datetime, str]:
+        self.stamped_at = self.last_seen_at
+        return (self.charger_id, self.last_seen_at, self.ocpp_version)
 
 
 @dataclass(slots=True)
@@ -42,6 +47,12 @@ class Registry:
     def detach(self, link: Link) -> None:
         if self.links.get(link.charger_id) is link:
             del self.links[link.charger_id]
+
+    def unstamped(self) -> list[tuple[str, datetime, str]]:
+        """Chargers heard from since their last stamp, stamped now (the caller writes them)."""
+        return [
+            link.stamp() for link in self.links.values() if link.stamped_at != link.last_seen_at
+        ]
 
     def concerned(self, revocation: Revocation) -> list[Link]:
         return [

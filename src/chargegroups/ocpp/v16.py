@@ -14,7 +14,6 @@ from chargegroups.decision.service import decide_for_token
 from chargegroups.errors import ChargeGroupsError
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
-from chargegroups.ocpp import presence
 from chargegroups.ocpp.protocol import (
     CentralSystemChargePoint,
     energy_wh,
@@ -52,11 +51,6 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
     @handles(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
         now = utcnow()
-
-        async def work(session: AsyncSession, charger: Charger) -> None:
-            await presence.mark_seen(session, charger.id, at=now, ocpp_version="1.6")
-
-        await self.guarded(work, lambda _: None)
         return call_result.BootNotification(
             current_time=ocpp_time(now),
             interval=HEARTBEAT_SECONDS,
@@ -66,11 +60,6 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
     @handles(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         now = utcnow()
-
-        async def work(session: AsyncSession, charger: Charger) -> None:
-            await presence.mark_seen(session, charger.id, at=now)
-
-        await self.guarded(work, lambda _: None)
         return call_result.Heartbeat(current_time=ocpp_time(now))
 
     @handles(Action.status_notification)

@@ -20,7 +20,6 @@ from chargegroups.decision.service import decide_for_token
 from chargegroups.errors import ChargeGroupsError
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
-from chargegroups.ocpp import presence
 from chargegroups.ocpp.protocol import (
     CentralSystemChargePoint,
     energy_wh,
@@ -59,11 +58,6 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
     @handles(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
         now = utcnow()
-
-        async def work(session: AsyncSession, charger: Charger) -> None:
-            await presence.mark_seen(session, charger.id, at=now, ocpp_version="2.0.1")
-
-        await self.guarded(work, lambda _: None)
         return call_result.BootNotification(
             current_time=ocpp_time(now),
             interval=HEARTBEAT_SECONDS,
@@ -73,11 +67,6 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
     @handles(Action.heartbeat)
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
         now = utcnow()
-
-        async def work(session: AsyncSession, charger: Charger) -> None:
-            await presence.mark_seen(session, charger.id, at=now)
-
-        await self.guarded(work, lambda _: None)
         return call_result.Heartbeat(current_time=ocpp_time(now))
 
     @handles(Action.status_notification)
@@ -169,6 +158,12 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
             work, lambda error: None if token_uid is None else _invalid(error)
         )
         return call_result.TransactionEvent(id_token_info=info)
+
+    @handles(Action.meter_values)
+    async def on_meter_values(self, **_: Any) -> call_result.MeterValues:
+        """Outside a transaction: nothing is billed on it (transaction energy comes with
+        TransactionEvent's meter values)."""
+        return call_result.MeterValues()
 
     async def clear_cache(self) -> None:
         await self.call(call.ClearCache())
