@@ -14,9 +14,12 @@ from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.ocpp import edge as ocpp_edge
 from chargegroups.ocpp.endpoints import router as ocpp_connection_router
 from chargegroups.operator.endpoints import router as operator_router
+from chargegroups.rate_plan.endpoints import delegation_router
+from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from chargegroups.session.endpoints import router as session_router
@@ -33,6 +36,9 @@ def api_router() -> APIRouter:
         audit_router,
         session_router,
         ocpp_connection_router,
+        decision_router,
+        rate_plan_router,
+        delegation_router,
     ):
         router.include_router(feature_router)
     return router
