@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import ocpp.messages
@@ -33,7 +33,11 @@ PROTOCOLS: dict[str, type[CentralSystemChargePoint]] = {
     "ocpp1.6": ChargePoint16,
 }
 
-STAMP_SECONDS = 5.0
+# Last contact is written every STAMP_SECONDS for chargers whose stored value is more than
+# STAMP_RESOLUTION old (online state itself is served from memory), STAMP_BATCH rows a statement.
+STAMP_SECONDS = 30.0
+STAMP_RESOLUTION = timedelta(seconds=60)
+STAMP_BATCH = 200
 router = APIRouter()
 
 
@@ -62,15 +66,17 @@ async def serving(app: FastAPI) -> AsyncIterator[None]:
         stamper.cancel()
         with suppress(asyncio.CancelledError):
             await stamper
-        await _stamp(sessionmaker, registry.unstamped())
+        await _stamp(sessionmaker, registry.unstamped(timedelta(0)))
 
 
 async def _stamp(
     sessionmaker: async_sessionmaker[AsyncSession], seen: list[tuple[str, datetime, str]]
 ) -> None:
-    if seen:
+    """Write in small batches, each its own short transaction: the event loop keeps answering
+    chargers in between, and no write lock is held for long."""
+    for start in range(0, len(seen), STAMP_BATCH):
         async with unit_of_work(sessionmaker) as session:
-            await presence.mark_seen(session, seen)
+            await presence.mark_seen(session, seen[start : start + STAMP_BATCH])
 
 
 async def _stamp_every(
@@ -81,7 +87,7 @@ async def _stamp_every(
     while True:
         await asyncio.sleep(seconds)
         try:
-            await _stamp(sessionmaker, registry.unstamped())
+            await _stamp(sessionmaker, registry.unstamped(STAMP_RESOLUTION))
         except Exception:  # a busy database must not stop the stamping for good
             log.warning("writing chargers' last contact failed", exc_info=True)
 
@@ -117,18 +123,16 @@ async def ocpp_endpoint(
     passwords: VerifiedPasswords = state.ocpp_passwords
     cls = PROTOCOLS[subprotocol]
     now = utcnow()
-    async with unit_of_work(sessionmaker) as session:
+    async with sessionmaker() as session:  # one read: no transaction to commit
         charger = await presence.by_charge_point_id(session, charge_point_id)
-        if charger is None:
-            status = 404
-        elif credentials[0] != charge_point_id or not await passwords.verify(
-            charger.id, charger.password_hash, credentials[1]
-        ):
-            status = 401
-        else:
-            status = 101
-    if status != 101 or charger is None:
-        await _refuse(websocket, status)
+    if charger is None:
+        await _refuse(websocket, 404)
+        return
+    # Verified after the transaction ended: a slow argon2 never holds a database connection.
+    if credentials[0] != charge_point_id or not await passwords.verify(
+        charger.id, charger.password_hash, credentials[1]
+    ):
+        await _refuse(websocket, 401)
         return
 
     await websocket.accept(subprotocol=subprotocol)

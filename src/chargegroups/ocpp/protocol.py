@@ -167,16 +167,22 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         work: Callable[[AsyncSession, Charger], Awaitable[T]],
         refused: Callable[[ChargeGroupsError], T],
         *,
-        reload: bool = True,
+        read_only: bool = False,
     ) -> T:
-        """Run ``work`` in one transaction with the charger's current row; a domain error is
-        answered with ``refused(error)`` (the message's own status), never as InternalError.
+        """Run ``work`` with the charger's row; a domain error is answered with
+        ``refused(error)`` (the message's own status), never as InternalError.
 
-        ``reload=False`` hands over the row read at the handshake: for work that reads all it
-        needs afresh by the charger's id (the decision), saving a query on the hot path."""
+        By default in one transaction with the charger's current row. ``read_only`` is the hot
+        path of Authorize: work that writes nothing and reads all it needs afresh by the
+        charger's id (the decision) gets the row read at the handshake and a session without a
+        transaction to commit — one query and two database round trips fewer per message.
+        """
         try:
+            if read_only:
+                async with self._sessionmaker() as session:
+                    return await work(session, self.charger)
             async with unit_of_work(self._sessionmaker) as session:
-                charger = await session.get(Charger, self.charger_id) if reload else self.charger
+                charger = await session.get(Charger, self.charger_id)
                 if charger is None:
                     raise NotFound("The charger was removed.")
                 return await work(session, charger)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chargegroups.charger.revocation import Revocation
 
@@ -48,10 +48,13 @@ class Registry:
         if self.links.get(link.charger_id) is link:
             del self.links[link.charger_id]
 
-    def unstamped(self) -> list[tuple[str, datetime, str]]:
-        """Chargers heard from since their last stamp, stamped now (the caller writes them)."""
+    def unstamped(self, resolution: timedelta) -> list[tuple[str, datetime, str]]:
+        """Chargers whose stored last contact is older than ``resolution`` behind the one in
+        memory, stamped now (the caller writes them)."""
         return [
-            link.stamp() for link in self.links.values() if link.stamped_at != link.last_seen_at
+            link.stamp()
+            for link in self.links.values()
+            if link.stamped_at is None or link.last_seen_at - link.stamped_at >= resolution
         ]
 
     def concerned(self, revocation: Revocation) -> list[Link]:

@@ -89,7 +89,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
             )
             return id_tag_info(decision)
 
-        info = await self.guarded(work, _invalid, reload=False)
+        info = await self.guarded(work, _invalid, read_only=True)
         return call_result.Authorize(id_tag_info=info)
 
     @handles(Action.start_transaction)

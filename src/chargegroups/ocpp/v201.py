@@ -81,7 +81,7 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
             )
             return id_token_info(decision)
 
-        info = await self.guarded(work, _invalid, reload=False)
+        info = await self.guarded(work, _invalid, read_only=True)
         return call_result.Authorize(id_token_info=info)
 
     @handles(Action.transaction_event)
