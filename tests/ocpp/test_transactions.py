@@ -284,3 +284,21 @@ async def test_2_0_1_meter_values_outside_a_transaction_are_accepted(
 
     assert answer is not None
     assert await sessions_of(uow, network) == []
+
+
+async def test_replayed_start_transaction_gets_the_same_transaction_id(
+    ocpp_url: str, network: Network, uow: Uow
+) -> None:
+    start = call16.StartTransaction(
+        connector_id=1,
+        id_tag=network.member_token,
+        meter_start=100,
+        timestamp=ocpp_time(utcnow() - timedelta(minutes=5)),
+    )
+    async with connected(ocpp_url, network.public.charge_point_id, PASSWORD, "1.6") as cp:
+        first = await cp.call(start)
+        again = await cp.call(start)
+
+    assert again.transaction_id == first.transaction_id
+    assert again.id_tag_info["status"] == "Accepted"
+    assert len(await sessions_of(uow, network)) == 1
