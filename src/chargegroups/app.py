@@ -19,6 +19,8 @@ from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
+from chargegroups.ocpp import edge as ocpp_edge
+from chargegroups.ocpp.endpoints import router as ocpp_connection_router
 from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
 from chargegroups.onboarding.endpoints import router as onboarding_router
 from chargegroups.operator.endpoints import router as operator_router
@@ -26,6 +28,7 @@ from chargegroups.rate_plan.endpoints import delegation_router
 from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
 
 API_PREFIX = "/api/v1"
@@ -44,6 +47,8 @@ def api_router() -> APIRouter:
         user_router,
         onboarding_router,
         billing_router,
+        session_router,
+        ocpp_connection_router,
         decision_router,
         rate_plan_router,
         delegation_router,
@@ -59,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with ocpp_edge.serving(app):
+            yield
         await engine.dispose()
 
     app = FastAPI(
@@ -78,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router())
     app.include_router(onboarding_links_router)
     console.mount(app, settings)
+    ocpp_edge.install(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
 

@@ -56,7 +56,11 @@ def serve(
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # No permessage-deflate: OCPP frames are small, and each compressed WebSocket keeps
+    # hundreds of KiB of zlib state (docs/benchmarks.md, "OCPP").
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", ws_per_message_deflate=False
+    )
 
 
 @db_app.command("upgrade")
@@ -123,6 +127,36 @@ def import_members(
     typer.echo(
         run_service(lambda session: import_members_command(session, operator, account, text))
     )
+
+
+@app.command("simulate-charger")
+def simulate_charger(
+    url: Annotated[
+        str, typer.Option(help="The server's OCPP endpoint, e.g. ws://127.0.0.1:8000/ocpp")
+    ],
+    charger: Annotated[str, typer.Option(help="The charger's charge_point_id.")],
+    password: Annotated[str, typer.Option(help="The charger's OCPP password.")],
+    token: Annotated[str, typer.Option(help="The driver token uid to present.")],
+    kwh: Annotated[float, typer.Option(min=0, max=1000, help="Energy to charge.")] = 10.0,
+    ocpp: Annotated[str, typer.Option(help="Protocol version: 1.6 or 2.0.1.")] = "1.6",
+) -> None:
+    """Boot, authorize, run a transaction as a charge point and print the server's answers."""
+    import json
+
+    import websockets
+
+    from chargegroups.ocpp.simulator import VERSIONS, simulate
+
+    if ocpp not in VERSIONS:
+        typer.echo(f"error: --ocpp must be one of {', '.join(VERSIONS)}", err=True)
+        raise typer.Exit(code=2)
+    try:
+        answers = asyncio.run(simulate(url, charger, password, token, kwh=kwh, version=ocpp))
+    except (OSError, websockets.InvalidHandshake) as exc:
+        typer.echo(f"error: could not connect to {url}: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    for action, answer in answers:
+        typer.echo(f"{action}: {json.dumps(answer, default=str)}")
 
 
 @app.command()

@@ -1,0 +1,174 @@
+"""The OCPP WebSocket endpoint ``/ocpp/{charge_point_id}`` inside the application (C4, D8)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import ocpp.messages
+from fastapi import APIRouter, FastAPI, Path
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from chargegroups.charger import revocation
+from chargegroups.database import unit_of_work
+from chargegroups.kit.clock import utcnow
+from chargegroups.ocpp import presence
+from chargegroups.ocpp.credentials import VerifiedPasswords, basic_credentials
+from chargegroups.ocpp.protocol import CentralSystemChargePoint, Disconnected, StarletteConnection
+from chargegroups.ocpp.registry import Link, Registry
+from chargegroups.ocpp.v16 import ChargePoint16
+from chargegroups.ocpp.v201 import ChargePoint201
+
+log = logging.getLogger(__name__)
+
+# Subprotocol -> the charge point class speaking it.
+PROTOCOLS: dict[str, type[CentralSystemChargePoint]] = {
+    "ocpp2.0.1": ChargePoint201,
+    "ocpp1.6": ChargePoint16,
+}
+
+# Last contact is written every STAMP_SECONDS for chargers whose stored value is more than
+# STAMP_RESOLUTION old (online state itself is served from memory), STAMP_BATCH rows a statement.
+STAMP_SECONDS = 30.0
+STAMP_RESOLUTION = timedelta(seconds=60)
+STAMP_BATCH = 200
+router = APIRouter()
+
+
+def install(app: FastAPI) -> None:
+    """Add the endpoint and its per-application state (connections, verified passwords)."""
+    # Validate OCPP payloads inline: they are small, and a thread-pool hop per message (the
+    # library's default) costs more than the validation itself and adds latency under load.
+    ocpp.messages.ASYNC_VALIDATION = False
+    app.state.ocpp_registry = Registry()
+    app.state.ocpp_passwords = VerifiedPasswords()
+    app.include_router(router)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[None]:
+    """While the application runs, revocations send ClearCache to the chargers concerned, and
+    connected chargers' last contact is written to the database every few seconds."""
+    registry: Registry = app.state.ocpp_registry
+    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
+    stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
+    try:
+        yield
+    finally:
+        remove()
+        stamper.cancel()
+        with suppress(asyncio.CancelledError):
+            await stamper
+        await _stamp(sessionmaker, registry.unstamped(timedelta(0)))
+
+
+async def _stamp(
+    sessionmaker: async_sessionmaker[AsyncSession], seen: list[tuple[str, datetime, str]]
+) -> None:
+    """Write in small batches, each its own short transaction: the event loop keeps answering
+    chargers in between, and no write lock is held for long."""
+    for start in range(0, len(seen), STAMP_BATCH):
+        async with unit_of_work(sessionmaker) as session:
+            await presence.mark_seen(session, seen[start : start + STAMP_BATCH])
+
+
+async def _stamp_every(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession], seconds: float
+) -> None:
+    """Last contact is kept in memory per message and written in batches: a Heartbeat or a
+    handshake storm never becomes a storm of single-row writes."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await _stamp(sessionmaker, registry.unstamped(STAMP_RESOLUTION))
+        except Exception:  # a busy database must not stop the stamping for good
+            log.warning("writing chargers' last contact failed", exc_info=True)
+
+
+async def _refuse(websocket: WebSocket, status: int) -> None:
+    """Refuse at the handshake: a plain HTTP answer where the server allows it, else a close."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        headers = {"WWW-Authenticate": 'Basic realm="ocpp"'} if status == 401 else None
+        await websocket.send_denial_response(Response(status_code=status, headers=headers))
+    else:
+        await websocket.close(code=1008)
+
+
+def _negotiate(offered: list[str]) -> str | None:
+    """The first subprotocol the charger offers that we speak."""
+    return next((p for p in offered if p in PROTOCOLS), None)
+
+
+@router.websocket("/ocpp/{charge_point_id}")
+async def ocpp_endpoint(
+    websocket: WebSocket, charge_point_id: Annotated[str, Path(max_length=48)]
+) -> None:
+    state = websocket.app.state
+    subprotocol = _negotiate(list(websocket.scope.get("subprotocols") or []))
+    if subprotocol is None:
+        await _refuse(websocket, 400)
+        return
+    credentials = basic_credentials(websocket.headers.get("authorization"))
+    if credentials is None:
+        await _refuse(websocket, 401)
+        return
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    passwords: VerifiedPasswords = state.ocpp_passwords
+    cls = PROTOCOLS[subprotocol]
+    now = utcnow()
+    async with sessionmaker() as session:  # one read: no transaction to commit
+        charger = await presence.by_charge_point_id(session, charge_point_id)
+    if charger is None:
+        await _refuse(websocket, 404)
+        return
+    # Verified after the transaction ended: a slow argon2 never holds a database connection.
+    if credentials[0] != charge_point_id or not await passwords.verify(
+        charger.id, charger.password_hash, credentials[1]
+    ):
+        await _refuse(websocket, 401)
+        return
+
+    await websocket.accept(subprotocol=subprotocol)
+    registry: Registry = state.ocpp_registry
+
+    def seen() -> None:
+        link.last_seen_at = utcnow()
+
+    charge_point = cls(
+        charge_point_id,
+        StarletteConnection(websocket),
+        charger=charger,
+        sessionmaker=sessionmaker,
+        seen=seen,
+    )
+
+    async def close() -> None:
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with suppress(RuntimeError):
+                await websocket.close(code=1000, reason="replaced by a new connection")
+
+    link = Link(
+        charger_id=charger.id,
+        operator_id=charger.operator_id,
+        charge_point_id=charge_point_id,
+        ocpp_version=cls.ocpp_version,
+        connected_at=now,
+        last_seen_at=now,
+        close=close,
+        clear_cache=charge_point.clear_cache,
+    )
+    await registry.attach(link)
+    try:
+        await charge_point.start()
+    except (Disconnected, WebSocketDisconnect, RuntimeError):  # gone, or replaced and closed
+        pass
+    finally:
+        registry.detach(link)
+        await _stamp(sessionmaker, [link.stamp()])

@@ -1,0 +1,316 @@
+"""Charging sessions (B1, B2): one row per charger transaction, priced once when it ends.
+
+The decision snapshot (deciding group, discount, payer, rate-plan version, currency) is taken
+when the transaction starts and never changes afterwards (D7).
+
+Times (documented in docs/ocpp.md): charging time runs from the start to the moment the vehicle
+stopped drawing energy (the connector reported ``SuspendedEV``/``Finishing``, or 2.0.1's charging
+state left ``Charging``), or to the stop when it never did; idle time runs from that moment to the
+stop. If the vehicle draws energy again, the idle mark is cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chargegroups.audit.service import record_change
+from chargegroups.auth.subject import Actor, AuthSubject
+from chargegroups.billing import service as billing_service
+from chargegroups.decision.rules import Decision
+from chargegroups.decision.service import decide_for_token
+from chargegroups.errors import NotFound
+from chargegroups.kit.pagination import Page, PageRequest, paginate
+from chargegroups.models import Charger, ChargingSession, Operator, RatePlan, User
+from chargegroups.models.rate_plan import RatePlanVersion
+from chargegroups.rate_plan.rules import (
+    Discount,
+    SessionMeasurements,
+    price_session,
+    terms_from_dict,
+)
+from chargegroups.session import repository
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "active"
+COMPLETED = "completed"
+REFUSED = "refused"
+_WH_PER_KWH = Decimal(1000)
+
+
+@dataclass(frozen=True, slots=True)
+class StartOutcome:
+    """``decision`` is None when the start was a replay of one already recorded."""
+
+    session: ChargingSession
+    decision: Decision | None
+    parent_id_tag: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StopOutcome:
+    """``session`` is None for a transaction this charger never started with us."""
+
+    session: ChargingSession | None
+    already_stopped: bool
+
+
+def charger_actor(charger: Charger) -> Actor:
+    return Actor(kind="charger", id=charger.id)
+
+
+async def start_transaction(
+    session: AsyncSession,
+    *,
+    charger: Charger,
+    connector_id: int,
+    token_uid: str,
+    meter_start_wh: int,
+    started_at: datetime,
+    transaction_id: str | None = None,
+) -> StartOutcome:
+    """Record a transaction's start with the decision taken now; idempotent (B2).
+
+    ``transaction_id`` is the charger's (OCPP 2.0.1); None asks for a new one (OCPP 1.6, where
+    the central system numbers transactions per charger). A refused start is kept with status
+    ``refused`` and nothing to bill, so the number it was given is never reused.
+    """
+    existing = (
+        await repository.by_transaction(session, charger.id, transaction_id)
+        if transaction_id is not None
+        else await repository.same_start(
+            session,
+            charger_id=charger.id,
+            connector_id=connector_id,
+            token_uid=token_uid,
+            started_at=started_at,
+            meter_start_wh=meter_start_wh,
+        )
+    )
+    if existing is not None:
+        return StartOutcome(existing, None, await _parent_id_tag(session, existing))
+
+    decision = await decide_for_token(session, charger=charger, token_uid=token_uid, at=started_at)
+    if transaction_id is None:
+        transaction_id = str(await repository.transaction_count(session, charger.id) + 1)
+    row = ChargingSession(
+        operator_id=charger.operator_id,
+        charger_id=charger.id,
+        account_id=charger.account_id,
+        connector_id=connector_id,
+        transaction_id=transaction_id,
+        user_id=decision.user_id,
+        token_uid=token_uid,
+        status=ACTIVE if decision.allowed else REFUSED,
+        started_at=started_at,
+        meter_start_wh=meter_start_wh,
+        meter_last_wh=meter_start_wh,
+        payer_kind="driver",
+        # A refused start is over at once: it never counts as an unfinished transaction (D3).
+        stopped_at=None if decision.allowed else started_at,
+    )
+    if decision.allowed:
+        row.deciding_group_id = decision.deciding_group_id
+        row.discount = decision.discount.to_dict() if decision.discount is not None else None
+        if decision.payer is not None:
+            row.payer_kind = decision.payer.kind
+            row.payer_user_id = decision.payer.user_id
+            row.payer_group_id = decision.payer.group_id
+        plan = await session.get(RatePlan, decision.rate_plan.id) if decision.rate_plan.id else None
+        if plan is not None:
+            row.rate_plan_id = plan.id
+            row.rate_plan_version = decision.rate_plan.version
+            row.currency = plan.currency
+    session.add(row)
+    await session.flush()
+    await record_change(
+        session,
+        charger_actor(charger),
+        "session.started" if decision.allowed else "session.refused",
+        target_type="charging_session",
+        target_id=row.id,
+        operator_id=charger.operator_id,
+        account_id=charger.account_id,
+        after={
+            "transaction_id": transaction_id,
+            "token_uid": token_uid,
+            "reason": decision.reason,
+        },
+    )
+    return StartOutcome(row, decision, decision.parent_id_tag)
+
+
+async def record_meter(
+    session: AsyncSession, *, charger: Charger, transaction_id: str, energy_wh: int
+) -> None:
+    """Keep the latest energy register reading of an unfinished transaction."""
+    row = await repository.by_transaction(session, charger.id, transaction_id)
+    if row is None or row.status != ACTIVE:
+        return
+    row.meter_last_wh = energy_wh
+    await session.flush()
+
+
+async def charging_changed(
+    session: AsyncSession,
+    *,
+    charger: Charger,
+    charging: bool,
+    at: datetime,
+    connector_id: int | None = None,
+    transaction_id: str | None = None,
+) -> None:
+    """The vehicle stopped (or resumed) drawing energy: start (or clear) the idle mark."""
+    if transaction_id is not None:
+        found = await repository.by_transaction(session, charger.id, transaction_id)
+        rows = [found] if found is not None and found.status == ACTIVE else []
+    elif connector_id is not None:
+        rows = list(await repository.unfinished_on_connector(session, charger.id, connector_id))
+    else:
+        return
+    for row in rows:
+        if charging:
+            row.charging_ended_at = None
+        elif row.charging_ended_at is None:
+            row.charging_ended_at = max(at, row.started_at)
+    await session.flush()
+
+
+async def stop_transaction(
+    session: AsyncSession,
+    *,
+    charger: Charger,
+    transaction_id: str,
+    stopped_at: datetime,
+    meter_stop_wh: int | None,
+    reason: str | None = None,
+) -> StopOutcome:
+    """End a transaction and price it, once (B2): a replayed or late stop changes nothing."""
+    row = await repository.by_transaction(session, charger.id, transaction_id, for_update=True)
+    if row is None:
+        await record_change(
+            session,
+            charger_actor(charger),
+            "session.stop_unknown",
+            target_type="charger",
+            target_id=charger.id,
+            operator_id=charger.operator_id,
+            account_id=charger.account_id,
+            after={"transaction_id": transaction_id, "stopped_at": stopped_at.isoformat()},
+        )
+        return StopOutcome(None, already_stopped=False)
+    if row.stopped_at is not None:
+        return StopOutcome(row, already_stopped=True)
+
+    stopped_at = max(stopped_at, row.started_at)
+    meter_stop = meter_stop_wh if meter_stop_wh is not None else row.meter_last_wh
+    meter_stop = row.meter_start_wh if meter_stop is None else meter_stop
+    charging_end = row.charging_ended_at or stopped_at
+    row.stopped_at = stopped_at
+    row.meter_last_wh = meter_stop
+    row.energy_kwh = max(Decimal(meter_stop - row.meter_start_wh), Decimal(0)) / _WH_PER_KWH
+    row.charging_seconds = int((charging_end - row.started_at).total_seconds())
+    row.idle_seconds = int((stopped_at - charging_end).total_seconds())
+    if row.status == ACTIVE:
+        row.status = COMPLETED
+        await _price(session, charger, row, charging_end)
+    await session.flush()
+    if row.total is not None:
+        # B3: the payer's statement takes the session in the same transaction as its price.
+        await billing_service.assign_to_statement(session, row)
+    await record_change(
+        session,
+        charger_actor(charger),
+        "session.stopped",
+        target_type="charging_session",
+        target_id=row.id,
+        operator_id=charger.operator_id,
+        account_id=charger.account_id,
+        after={
+            "transaction_id": transaction_id,
+            "energy_kwh": str(row.energy_kwh),
+            "total": None if row.total is None else str(row.total),
+            "reason": reason,
+        },
+    )
+    return StopOutcome(row, already_stopped=False)
+
+
+async def _price(
+    session: AsyncSession, charger: Charger, row: ChargingSession, charging_end: datetime
+) -> None:
+    if row.rate_plan_id is None or row.rate_plan_version is None:
+        return
+    version = (
+        await session.execute(
+            select(RatePlanVersion).where(
+                RatePlanVersion.rate_plan_id == row.rate_plan_id,
+                RatePlanVersion.version == row.rate_plan_version,
+            )
+        )
+    ).scalar_one_or_none()
+    if version is None:
+        log.warning("session %s: rate plan version not found; left unpriced", row.id)
+        return
+    try:
+        terms = terms_from_dict(version.terms)
+        discount = Discount.from_dict(row.discount) if row.discount else None
+    except ValueError:
+        log.exception("session %s: stored rate plan terms unreadable; left unpriced", row.id)
+        return
+    operator = await session.get_one(Operator, row.operator_id)
+    priced = price_session(
+        terms,
+        discount,
+        SessionMeasurements(
+            started_at=row.started_at,
+            stopped_at=charging_end,
+            energy_kwh=row.energy_kwh,
+            charging_seconds=row.charging_seconds,
+            idle_seconds=row.idle_seconds,
+            idle_started_at=charging_end,
+            timezone=operator.timezone,
+        ),
+        charger.energy_cost_per_kwh,
+    )
+    row.lines = [
+        {"kind": line.kind, "description": line.description, "amount": str(line.amount)}
+        for line in priced.lines
+    ]
+    row.subtotal = priced.subtotal
+    row.vat = priced.vat
+    row.total = priced.total
+    row.currency = priced.currency
+
+
+async def _parent_id_tag(session: AsyncSession, row: ChargingSession) -> str | None:
+    if row.user_id is None or row.status == REFUSED:
+        return None
+    user = await session.get(User, row.user_id)
+    return None if user is None else user.parent_id_tag
+
+
+async def list_sessions(
+    session: AsyncSession, subject: AuthSubject, page: PageRequest
+) -> Page[ChargingSession]:
+    stmt = repository.list_statement(subject)
+    return await paginate(session, stmt, ChargingSession.id, page, descending=True)
+
+
+async def get_session(
+    session: AsyncSession, subject: AuthSubject, session_id: str
+) -> ChargingSession:
+    row = await repository.get_visible(session, subject, session_id)
+    if row is None:
+        raise NotFound("No such session.")
+    return row
+
+
+async def charge_point_ids(session: AsyncSession, rows: list[ChargingSession]) -> dict[str, str]:
+    return await repository.charge_point_ids(session, {row.charger_id for row in rows})
