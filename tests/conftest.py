@@ -3,6 +3,7 @@ CHARGEGROUPS_TEST_DATABASE_URL is set), migrated once per run and emptied betwee
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -107,14 +109,31 @@ async def app_settings(settings: Settings, engine: AsyncEngine) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="session")
+async def shared_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    """One application per run: building its routes costs most of a second. Tests that need
+    other settings build their own with ``create_app(app_settings.model_copy(...))``."""
+    app = create_app(settings)
+    yield app
+    await app.state.engine.dispose()
+
+
+_client_addresses = itertools.count(1)
+
+
 @pytest.fixture
-async def client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """HTTP through the real application (every middleware, handler and dependency)."""
-    app = create_app(app_settings)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+async def client(shared_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP through the real application (every middleware, handler and dependency).
+
+    Each test calls from an address of its own, so per-client state such as the public rate
+    limit never carries over from one test to the next."""
+    n = next(_client_addresses)
+    address = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+    transport = httpx.ASGITransport(
+        app=shared_app, raise_app_exceptions=False, client=(address, 50000)
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-    await app.state.engine.dispose()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,4 +1,3 @@
-from tests.fixtures.app import client, shared_app
 from tests.fixtures.revocations import revocations
 
-__all__ = ["client", "revocations", "shared_app"]
+__all__ = ["revocations"]
