@@ -10,7 +10,7 @@ SQLite; never the ORM), then measures on the baselines' fixed query stream:
 (c) ``POST /api/v1/decisions`` with a real bearer token against uvicorn (one worker) on
     loopback: a fixed-rate run (1 000/s) for latency, a saturating run for the maximum rate.
 
-The baselines run in the same invocation, in a scratch copy of /work/shared/baselines (never in
+The baselines run in the same invocation, in a scratch copy of ../shared/baselines (never in
 the repository): exp1 (bare dict decision), load_sql + exp2 (one bare SQL query), exp3 (pycasbin
 FastEnforcer). Every run is bounded in count and time.
 
@@ -58,7 +58,9 @@ from chargegroups.decision.service import decide_for_token  # noqa: E402
 from chargegroups.kit.secrets import hash_token  # noqa: E402
 from chargegroups.models import Charger  # noqa: E402
 
-BASELINES = Path("/work/shared/baselines")
+# The shared reference programs sit beside the checkout (../shared/baselines); override with
+# BASELINES_DIR.
+BASELINES = Path(os.environ.get("BASELINES_DIR", ROOT.parent / "shared" / "baselines"))
 CREATED = "2025-01-01 00:00:00"
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 OP = "op-bench"

@@ -367,7 +367,7 @@ async def handshakes_and_idle(
 
 
 def baseline(path: Path, n: int, rates: list[int], idle: int, seconds: float) -> dict[str, Any]:
-    """The bare-library server of /work/shared/baselines (a scratch copy), same load."""
+    """The bare-library server of ../shared/baselines (a scratch copy), same load."""
     div = 100
     if not (path / "data").exists():
         subprocess.run([sys.executable, "gen.py", str(div)], cwd=path, check=True)  # noqa: S603
@@ -463,7 +463,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=5)
     parser.add_argument("--versions", default="1.6,2.0.1")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
-    parser.add_argument("--baseline", type=Path, help="scratch copy of /work/shared/baselines")
+    parser.add_argument("--baseline", type=Path, help="scratch copy of ../shared/baselines")
     args = parser.parse_args()
     if args.full:
         args.chargers, args.idle = max(args.chargers, 1000), max(args.idle, 5000)
