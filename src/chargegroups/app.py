@@ -10,13 +10,17 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from chargegroups import console
+from chargegroups.account.endpoints import router as account_router
 from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.endpoints import router as auth_router
+from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.group.endpoints import router as group_router
 from chargegroups.operator.endpoints import router as operator_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from chargegroups.user.endpoints import router as user_router
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("chargegroups")
@@ -24,7 +28,15 @@ log = logging.getLogger("chargegroups")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for feature_router in (auth_router, operator_router, audit_router):
+    for feature_router in (
+        auth_router,
+        operator_router,
+        audit_router,
+        account_router,
+        group_router,
+        charger_router,
+        user_router,
+    ):
         router.include_router(feature_router)
     return router
 
