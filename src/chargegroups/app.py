@@ -16,6 +16,7 @@ from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
 from chargegroups.operator.endpoints import router as operator_router
 from chargegroups.rest import problems
@@ -36,6 +37,7 @@ def api_router() -> APIRouter:
         group_router,
         charger_router,
         user_router,
+        decision_router,
     ):
         router.include_router(feature_router)
     return router

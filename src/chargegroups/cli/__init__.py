@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups import migrate
 from chargegroups.config import get_settings
@@ -102,3 +103,38 @@ def demo(
     migrate.upgrade(settings.database_url)
     summary = run_service(lambda session: load_demo(session, slug=operator, if_empty=if_empty))
     typer.echo(summary)
+
+
+@app.command()
+def decide(
+    operator: Annotated[str, typer.Option(help="Slug of the operator.")],
+    charger: Annotated[str, typer.Option(help="The charger's charge_point_id.")],
+    token: Annotated[str, typer.Option(help="The token uid presented.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+) -> None:
+    """Print the decision for a token at a charger now, with its trace (D9)."""
+    from chargegroups.decision import service as decision_service
+    from chargegroups.decision.schemas import DecisionOut
+    from chargegroups.kit.clock import utcnow
+
+    async def work(session: AsyncSession) -> DecisionOut:
+        found = await operator_service.get_by_slug(session, operator)
+        at_charger = await decision_service.find_charger(session, found.id, charge_point_id=charger)
+        decision = await decision_service.decide_for_token(
+            session, charger=at_charger, token_uid=token, at=utcnow()
+        )
+        return DecisionOut.build(decision)
+
+    out = run_service(work)
+    if as_json:
+        typer.echo(out.model_dump_json(indent=2))
+        return
+    typer.echo(
+        f"{out.status} ({out.reason}); OCPP 1.6 {out.ocpp16_status}, 2.0.1 {out.ocpp201_status}"
+    )
+    typer.echo(f"charger {charger}, token {token}, user {out.user_id or '-'}")
+    for entry in out.trace:
+        roles = f" [{', '.join(entry.roles)}]" if entry.roles else ""
+        typer.echo(f"  group {entry.group_name} ({entry.group_id}): {entry.why}{roles}")
+    for line in out.explanation:
+        typer.echo(line)

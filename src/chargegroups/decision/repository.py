@@ -1,0 +1,45 @@
+"""Lookups the caller-checked decision needs, always inside one operator."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chargegroups.decision.loader import normalize_token_uid
+from chargegroups.models import Charger, DriverToken, User
+
+
+async def find_charger(
+    session: AsyncSession,
+    operator_id: str,
+    *,
+    charger_id: str | None = None,
+    charge_point_id: str | None = None,
+) -> Charger | None:
+    stmt = select(Charger).where(Charger.operator_id == operator_id)
+    if charger_id is not None:
+        stmt = stmt.where(Charger.id == charger_id)
+    else:
+        stmt = stmt.where(Charger.charge_point_id == charge_point_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def token_owner(
+    session: AsyncSession, operator_id: str, token_uid: str
+) -> tuple[str, str] | None:
+    """(user id, account id) of the token's holder."""
+    stmt = (
+        select(User.id, User.account_id)
+        .join(DriverToken, DriverToken.user_id == User.id)
+        .where(
+            DriverToken.operator_id == operator_id,
+            DriverToken.uid_normalized == normalize_token_uid(token_uid),
+        )
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def user_account(session: AsyncSession, operator_id: str, user_id: str) -> str | None:
+    stmt = select(User.account_id).where(User.id == user_id, User.operator_id == operator_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
