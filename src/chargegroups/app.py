@@ -18,6 +18,8 @@ from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
+from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
+from chargegroups.onboarding.endpoints import router as onboarding_router
 from chargegroups.operator.endpoints import router as operator_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -38,6 +40,7 @@ def api_router() -> APIRouter:
         charger_router,
         user_router,
         decision_router,
+        onboarding_router,
     ):
         router.include_router(feature_router)
     return router
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     problems.install(app)
     app.include_router(api_router())
+    app.include_router(onboarding_links_router)
     console.mount(app, settings)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)

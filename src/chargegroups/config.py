@@ -42,6 +42,20 @@ class Settings(BaseSettings):
         ge=60,
         description="Lifetime of bearer tokens issued by POST /api/v1/auth/token.",
     )
+    email_from: str = Field(
+        default="chargegroups <noreply@chargegroups.invalid>",
+        description="Sender (From:) of every email.",
+    )
+    public_rate_limit: int = Field(
+        default=20,
+        ge=1,
+        description="Requests per client IP and window allowed on the public sign-up endpoints.",
+    )
+    public_rate_window_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="Length of the sliding window of public_rate_limit.",
+    )
 
 
 @lru_cache

@@ -138,3 +138,23 @@ def decide(
         typer.echo(f"  group {entry.group_name} ({entry.group_id}): {entry.why}{roles}")
     for line in out.explanation:
         typer.echo(line)
+
+
+import_app = typer.Typer(help="Bulk imports from CSV files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("members")
+def import_members(
+    file: Annotated[typer.FileText, typer.Argument(help="CSV: email,name[,token_uid,valid_until]")],
+    operator: Annotated[str, typer.Option(help="Slug of the operator.")],
+    account: Annotated[str, typer.Option(help="Id or name of the account to import into.")],
+) -> None:
+    """Import an account's members from CSV: all rows or none; a re-run changes nothing."""
+    from chargegroups.onboarding.cli import import_members_command
+
+    migrate.upgrade(get_settings().database_url)
+    text = file.read()
+    typer.echo(
+        run_service(lambda session: import_members_command(session, operator, account, text))
+    )

@@ -123,6 +123,9 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
     for router in PAGE_ROUTERS:
         console.include_router(router)
 
+    from chargegroups.console.public import register_public_pages  # imports this module
+
+    register_public_pages(console, settings)
     console.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
