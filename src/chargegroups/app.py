@@ -13,6 +13,7 @@ from chargegroups import console
 from chargegroups.account.endpoints import router as account_router
 from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.endpoints import router as auth_router
+from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker
@@ -41,6 +42,7 @@ def api_router() -> APIRouter:
         user_router,
         decision_router,
         onboarding_router,
+        billing_router,
     ):
         router.include_router(feature_router)
     return router
