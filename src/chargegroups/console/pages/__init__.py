@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chargegroups.console.pages import audit, settings
+from chargegroups.console.pages import audit, groups, settings
 from chargegroups.console.web import Viewer, templates
 
-PAGE_ROUTERS: tuple[APIRouter, ...] = (settings.router, audit.router)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (settings.router, audit.router, groups.router)
 
 NavItem = tuple[str, str, str]  # (active key, label, path)
 
@@ -20,13 +20,19 @@ def nav_for(viewer: Viewer) -> list[tuple[str, list[NavItem]]]:
             (
                 "Operator",
                 [
+                    ("groups", "User Groups", "/groups"),
                     ("audit", "Audit log", "/audit"),
                     ("settings", "Operator Settings", "/settings"),
                 ],
             )
         )
     elif viewer.is_account_admin:
-        sections.append(("My accounts", [("audit", "Audit log", "/audit")]))
+        sections.append(
+            (
+                "My accounts",
+                [("groups", "Groups", "/groups"), ("audit", "Audit log", "/audit")],
+            )
+        )
     return sections
 
 
