@@ -39,9 +39,7 @@ async def test_settings_form_keeps_typed_values_and_shows_the_error_by_the_field
     await expect(page.get_by_role("status")).to_have_text("Operator settings saved.")
 
 
-async def test_the_console_fits_a_phone_screen_without_sideways_scrolling(
-    uow, page: Page
-) -> None:
+async def test_the_console_fits_a_phone_screen_without_sideways_scrolling(uow, page: Page) -> None:
     async with uow() as s:
         world = await make_operator(s, slug="northgrid")
         account = await make_account(s, world.operator, name="Acme Fleet")

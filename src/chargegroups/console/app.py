@@ -21,6 +21,7 @@ from chargegroups.console.web import (
     HERE,
     SESSION_TOKEN_KEY,
     CurrentViewer,
+    Db,
     FormState,
     LoginRequired,
     console_db,
@@ -31,6 +32,7 @@ from chargegroups.console.web import (
 )
 from chargegroups.kit.clock import utcnow
 from chargegroups.rest.problems import status_of
+from chargegroups.user import service as users
 
 __all__ = ["console_db", "console_url", "create_console", "redirect", "render", "templates"]
 
@@ -46,6 +48,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     console.state.sessionmaker = sessionmaker
+    console.state.settings = settings
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @console.exception_handler(LoginRequired)
@@ -117,8 +120,11 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
         return redirect(request, "/login")
 
     @console.get("/", response_class=HTMLResponse, name="home")
-    async def home(request: Request, viewer: CurrentViewer) -> Response:
-        return render(request, "home.html", viewer=viewer, active="home", now=utcnow())
+    async def home(request: Request, db: Db, viewer: CurrentViewer) -> Response:
+        tokens = await users.list_tokens(db, viewer.subject, viewer.subject.user_id)
+        return render(
+            request, "home.html", viewer=viewer, tokens=tokens, active="home", now=utcnow()
+        )
 
     for router in PAGE_ROUTERS:
         console.include_router(router)

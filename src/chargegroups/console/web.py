@@ -20,6 +20,7 @@ from chargegroups.auth import service as auth_service
 from chargegroups.auth.schemas import MeOut
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.console.csrf import FIELD, check_csrf, csrf_token
+from chargegroups.onboarding.email import Mailer
 from chargegroups.rest.deps import get_db
 from chargegroups.user import profile
 
@@ -169,3 +170,10 @@ def page_router(prefix: str = "") -> APIRouter:
     return APIRouter(
         prefix=prefix, dependencies=[Depends(csrf_guard)], default_response_class=HTMLResponse
     )
+
+
+def get_mailer(request: Request) -> Mailer:
+    return Mailer.from_settings(request.app.state.settings)
+
+
+MailerDep = Annotated[Mailer, Depends(get_mailer)]

@@ -4,24 +4,50 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chargegroups.console.pages import audit, groups, settings
+from chargegroups.console.pages import (
+    accounts,
+    audit,
+    chargers,
+    groups,
+    outbox,
+    settings,
+    users,
+    why,
+)
 from chargegroups.console.web import Viewer, templates
 
-PAGE_ROUTERS: tuple[APIRouter, ...] = (settings.router, audit.router, groups.router)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    settings.router,
+    audit.router,
+    groups.router,
+    accounts.router,
+    users.router,
+    chargers.router,
+    why.router,
+    outbox.router,
+)
 
 NavItem = tuple[str, str, str]  # (active key, label, path)
 
 
 def nav_for(viewer: Viewer) -> list[tuple[str, list[NavItem]]]:
     """The sidebar: what this viewer's grants let it reach, by role."""
-    sections: list[tuple[str, list[NavItem]]] = [("Me", [("home", "My charging", "/")])]
+    me: list[NavItem] = [("home", "My charging", "/")]
+    if not viewer.subject.is_admin:
+        me.append(("why", "Can I charge here?", "/why"))
+    sections: list[tuple[str, list[NavItem]]] = [("Me", me)]
     if viewer.is_operator_admin:
         sections.append(
             (
                 "Operator",
                 [
                     ("groups", "User Groups", "/groups"),
+                    ("accounts", "Accounts", "/accounts"),
+                    ("users", "Users", "/users"),
+                    ("chargers", "Chargers", "/chargers"),
+                    ("why", "Why (not)?", "/why"),
                     ("audit", "Audit log", "/audit"),
+                    ("outbox", "Outbox", "/outbox"),
                     ("settings", "Operator Settings", "/settings"),
                 ],
             )
@@ -30,7 +56,13 @@ def nav_for(viewer: Viewer) -> list[tuple[str, list[NavItem]]]:
         sections.append(
             (
                 "My accounts",
-                [("groups", "Groups", "/groups"), ("audit", "Audit log", "/audit")],
+                [
+                    ("accounts", "Members", "/accounts"),
+                    ("groups", "Groups", "/groups"),
+                    ("chargers", "Chargers", "/chargers"),
+                    ("why", "Why (not)?", "/why"),
+                    ("audit", "Audit log", "/audit"),
+                ],
             )
         )
     return sections

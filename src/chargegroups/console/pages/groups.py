@@ -274,7 +274,9 @@ async def _detail_page(
 
 
 @router.get("/{group_id}/edit")
-async def edit_group(request: Request, db: Db, viewer: CurrentViewer, group_id: GroupId) -> Response:
+async def edit_group(
+    request: Request, db: Db, viewer: CurrentViewer, group_id: GroupId
+) -> Response:
     view = await service.get_group(db, viewer.subject, group_id)
     g = view.group
     if view.read_only:
@@ -303,8 +305,13 @@ async def update_group(
 ) -> Response:
     raw = await read_form(request)
     current = await service.get_group(db, viewer.subject, group_id)
-    values = _group_values({**raw, "scope_kind": current.group.scope_kind,
-                            "account_id": current.group.account_id or ""})
+    values = _group_values(
+        {
+            **raw,
+            "scope_kind": current.group.scope_kind,
+            "account_id": current.group.account_id or "",
+        }
+    )
     try:
         patch = GroupPatch.model_validate(
             {

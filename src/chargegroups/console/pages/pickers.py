@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from chargegroups.account import service as accounts
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 Choice = tuple[str, str]  # (value, label)
 
