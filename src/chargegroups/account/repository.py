@@ -36,7 +36,7 @@ async def domains_of(session: AsyncSession, account_ids: Sequence[str]) -> dict[
         .where(AccountDomain.account_id.in_(account_ids))
         .order_by(AccountDomain.domain)
     )
-    for account_id, domain in (await session.execute(stmt)).tuples():
+    for account_id, domain in (await session.execute(stmt)).all():
         by_account[account_id].append(domain)
     return by_account
 

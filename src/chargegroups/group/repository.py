@@ -106,7 +106,7 @@ async def member_counts(
         .where(GroupMembership.group_id.in_(group_ids), current(now))
         .group_by(GroupMembership.group_id)
     )
-    return {group_id: count for group_id, count in (await session.execute(stmt)).tuples()}
+    return {group_id: count for group_id, count in (await session.execute(stmt)).all()}
 
 
 async def eligible_user_ids(
@@ -185,7 +185,7 @@ async def current_groups_of(
         .where(GroupMembership.user_id.in_(user_ids), current(now))
         .order_by(UserGroup.id)
     )
-    for user_id, group in (await session.execute(stmt)).tuples():
+    for user_id, group in (await session.execute(stmt)).all():
         by_user[user_id].append(group)
     return by_user
 
