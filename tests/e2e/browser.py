@@ -26,3 +26,8 @@ async def screenshot(page: Page, name: str) -> None:
     """A README screenshot of the current screen at 1280x800 (overwritten on every run)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+async def open_from_nav(page: Page, name: str) -> None:
+    """Follow a link of the console's sidebar."""
+    await page.get_by_role("navigation", name="Console").get_by_role("link", name=name).click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import PHONE, screenshot, sign_in
+from tests.e2e.browser import PHONE, open_from_nav, screenshot, sign_in
 from tests.fixtures.factories import make_account, make_operator, make_user
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ async def test_settings_form_keeps_typed_values_and_shows_the_error_by_the_field
     async with uow() as s:
         world = await make_operator(s, slug="northgrid")
     await sign_in(page, "northgrid", world.admin.email)
-    await page.get_by_role("link", name="Operator Settings").click()
+    await open_from_nav(page, "Operator Settings")
     await page.get_by_label("Network name").fill("North Grid Charging")
     await page.get_by_label("Time zone").fill("Mars/Olympus")
     await page.get_by_role("button", name="Save settings").click()

@@ -9,7 +9,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from chargegroups.models import OutboxEmail
-from tests.e2e.browser import screenshot, sign_in
+from tests.e2e.browser import open_from_nav, screenshot, sign_in
 from tests.e2e.world import make_network
 from tests.fixtures.factories import add_member, make_group
 
@@ -22,7 +22,7 @@ async def test_operator_creates_an_account_level_group_with_auto_assign_and_owne
     async with uow() as s:
         net = await make_network(s)
     await sign_in(page, "northgrid", net.operator_admin.email)
-    await page.get_by_role("link", name="User Groups").click()
+    await open_from_nav(page, "User Groups")
     await page.get_by_role("link", name="+ Add Group").click()
     await page.get_by_label("Group name").fill("Acme Pool Cars")
     await page.get_by_label("Description").fill("Shared vans and pool cars of the depot")
@@ -37,7 +37,7 @@ async def test_operator_creates_an_account_level_group_with_auto_assign_and_owne
     await screenshot(page, "03-add-group")
     await page.get_by_role("button", name="Create group").click()
     await expect(page.get_by_role("status")).to_contain_text("Acme Pool Cars")
-    await page.get_by_role("link", name="User Groups").click()
+    await open_from_nav(page, "User Groups")
     row = page.get_by_role("row", name=re.compile("Acme Pool Cars"))
     await expect(row).to_contain_text("Account")
     await expect(row).to_contain_text("Acme Fleet")
@@ -69,7 +69,7 @@ async def test_invited_driver_accepts_joins_the_auto_assign_group_and_sees_who_p
         for driver in net.drivers[1:]:
             await add_member(s, pool, driver)
     await sign_in(page, "northgrid", net.acme_admin.email)
-    await page.get_by_role("link", name="Members").click()
+    await open_from_nav(page, "Members")
     await expect(page.get_by_role("heading", name="Acme Fleet")).to_be_visible()
     await page.get_by_label("Email address").fill("dana@acme.example")
     await page.get_by_role("button", name="Send invitation").click()
@@ -100,7 +100,7 @@ async def test_account_admin_assigns_its_group_to_its_chargers_scope(uow, page: 
         net = await make_network(s)
         await make_group(s, net.operator, account=net.acme, name="Night shift")
     await sign_in(page, "northgrid", net.acme_admin.email)
-    await page.get_by_role("link", name="Chargers").click()
+    await open_from_nav(page, "Chargers")
     await page.get_by_role("link", name="Acme depot, bay 1").click()
     await page.get_by_label("Add a group to the scope").select_option(label="Night shift")
     await page.get_by_role("button", name="Add to scope").click()
@@ -119,7 +119,7 @@ async def test_account_admin_sees_a_global_group_locked_and_cannot_edit_it(uow, 
         net = await make_network(s)
         await make_group(s, net.operator, account=net.acme, name="Acme Pool Cars")
     await sign_in(page, "northgrid", net.acme_admin.email)
-    await page.get_by_role("link", name="Groups").click()
+    await open_from_nav(page, "Groups")
     row = page.get_by_role("row", name=re.compile("Roaming partners"))
     await expect(row).to_contain_text("Read-only")
     await expect(row.get_by_role("link", name="Edit")).to_have_count(0)
@@ -147,7 +147,7 @@ async def test_operator_asks_why_a_driver_cannot_charge_at_a_private_charger(
         net = await make_network(s)
     outsider = net.drivers[2]
     await sign_in(page, "northgrid", net.operator_admin.email)
-    await page.get_by_role("link", name="Why (not)?").click()
+    await open_from_nav(page, "Why (not)?")
     await page.get_by_label("Charger").select_option(label="Acme depot, bay 1 (ACME-DEPOT-01)")
     await page.get_by_label("Driver").select_option(
         label=f"{outsider.name} <{outsider.email}> · Acme Fleet"
