@@ -33,13 +33,19 @@ def register_public_pages(console: FastAPI, settings: Settings) -> None:
         return {key: str(value) for key, value in form.items() if isinstance(value, str)}
 
     async def attempt(
-        request: Request, template: str, values: dict[str, str], work: Callable[[], Awaitable[str]]
+        request: Request,
+        template: str,
+        values: dict[str, str],
+        work: Callable[[], Awaitable[str]],
+        **context: object,
     ) -> Response:
         try:
             message = await work()
         except errors.ChargeGroupsError as exc:
             shown = {k: v for k, v in values.items() if k in FORM_FIELDS}
-            return render(request, template, status_of(exc), form=shown, error=exc.detail)
+            return render(
+                request, template, status_of(exc), form=shown, error=exc.detail, **context
+            )
         return render(request, "public_done.html", title="Thank you", message=message)
 
     def dead_link(request: Request, exc: errors.ChargeGroupsError) -> Response:
@@ -66,6 +72,11 @@ def register_public_pages(console: FastAPI, settings: Settings) -> None:
     @console.post("/invite/{token}", response_class=HTMLResponse)
     async def invite_submit(request: Request, token: str) -> Response:
         values = await submitted(request)
+        try:
+            async with console_db(request) as session:
+                invitation, account = await service.open_invitation(session, token)
+        except errors.ChargeGroupsError as exc:
+            return dead_link(request, exc)
 
         async def work() -> str:
             async with console_db(request) as session:
@@ -77,7 +88,9 @@ def register_public_pages(console: FastAPI, settings: Settings) -> None:
                     name=_name(values),
                 )
 
-        return await attempt(request, "public_invite.html", values, work)
+        return await attempt(
+            request, "public_invite.html", values, work, email=invitation.email, account=account
+        )
 
     @console.get("/verify-email/{token}", response_class=HTMLResponse)
     async def verify_page(request: Request) -> Response:
@@ -107,6 +120,11 @@ def register_public_pages(console: FastAPI, settings: Settings) -> None:
     @console.post("/join/{token}", response_class=HTMLResponse)
     async def join_submit(request: Request, token: str) -> Response:
         values = await submitted(request)
+        try:
+            async with console_db(request) as session:
+                _, account = await service.open_join_link(session, token)
+        except errors.ChargeGroupsError as exc:
+            return dead_link(request, exc)
 
         async def work() -> str:
             async with console_db(request) as session:
@@ -119,7 +137,7 @@ def register_public_pages(console: FastAPI, settings: Settings) -> None:
                     name=_name(values),
                 )
 
-        return await attempt(request, "public_join.html", values, work)
+        return await attempt(request, "public_join.html", values, work, account=account)
 
     @console.get("/signup", response_class=HTMLResponse)
     async def signup_page(request: Request) -> Response:

@@ -165,11 +165,12 @@ async def import_members(account_id: str, request: Request, db: Db, subject: Sub
 async def _csv_text(request: Request) -> str:
     """The CSV from a text/csv body or from the ``file`` field of a multipart form."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        raw = await upload.read() if upload is not None and not isinstance(upload, str) else b""
-        if isinstance(upload, str):
-            raw = upload.encode()
+        async with request.form() as form:
+            upload = form.get("file")
+            if isinstance(upload, str):
+                raw = upload.encode()
+            else:
+                raw = await upload.read() if upload is not None else b""
     else:
         raw = await request.body()
     try:
