@@ -22,6 +22,8 @@ from chargegroups.group.endpoints import router as group_router
 from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
 from chargegroups.onboarding.endpoints import router as onboarding_router
 from chargegroups.operator.endpoints import router as operator_router
+from chargegroups.rate_plan.endpoints import delegation_router
+from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from chargegroups.user.endpoints import router as user_router
@@ -43,6 +45,8 @@ def api_router() -> APIRouter:
         decision_router,
         onboarding_router,
         billing_router,
+        rate_plan_router,
+        delegation_router,
     ):
         router.include_router(feature_router)
     return router

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chargegroups.models import Account, Charger, Operator, RatePlan, RatePlanVersion
+from chargegroups.models import (
+    Account,
+    Charger,
+    DiscountDelegation,
+    DiscountDelegationPlan,
+    GroupDiscount,
+    Operator,
+    RatePlan,
+    RatePlanVersion,
+    UserGroup,
+)
 
 
 def rate_plan_id_at_charger() -> ColumnElement[Any]:
@@ -46,3 +57,107 @@ async def version_terms(session: AsyncSession, rate_plan_id: str, version: int) 
     )
     terms: dict[str, Any] = (await session.execute(stmt)).scalar_one()
     return terms
+
+
+def scoped_plans(operator_id: str) -> Select[Any]:
+    """Every rate plan query starts here: plans of the caller's operator only (R3)."""
+    return select(RatePlan).where(RatePlan.operator_id == operator_id)
+
+
+async def find_plan(session: AsyncSession, operator_id: str, plan_id: str) -> RatePlan | None:
+    found: RatePlan | None = (
+        await session.execute(scoped_plans(operator_id).where(RatePlan.id == plan_id))
+    ).scalar_one_or_none()
+    return found
+
+
+async def find_version(
+    session: AsyncSession, rate_plan_id: str, version: int
+) -> RatePlanVersion | None:
+    stmt = select(RatePlanVersion).where(
+        RatePlanVersion.rate_plan_id == rate_plan_id, RatePlanVersion.version == version
+    )
+    found: RatePlanVersion | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found
+
+
+async def current_versions(
+    session: AsyncSession, plans: Sequence[RatePlan]
+) -> dict[str, RatePlanVersion]:
+    """The current version of each plan, by plan id, in one query."""
+    if not plans:
+        return {}
+    stmt = select(RatePlanVersion).where(
+        tuple_(RatePlanVersion.rate_plan_id, RatePlanVersion.version).in_(
+            [(p.id, p.current_version) for p in plans]
+        )
+    )
+    return {v.rate_plan_id: v for v in (await session.execute(stmt)).scalars()}
+
+
+async def name_taken(
+    session: AsyncSession, operator_id: str, name_normalized: str, *, but: str | None = None
+) -> bool:
+    stmt = scoped_plans(operator_id).where(RatePlan.name_normalized == name_normalized)
+    if but is not None:
+        stmt = stmt.where(RatePlan.id != but)
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def existing_plan_ids(
+    session: AsyncSession, operator_id: str, plan_ids: Iterable[str]
+) -> set[str]:
+    stmt = select(RatePlan.id).where(
+        RatePlan.operator_id == operator_id, RatePlan.id.in_(list(plan_ids))
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+def discounts_on(plan_id: str) -> Select[Any]:
+    return select(GroupDiscount).where(GroupDiscount.rate_plan_id == plan_id)
+
+
+async def find_discount(session: AsyncSession, plan_id: str, group_id: str) -> GroupDiscount | None:
+    return await session.get(GroupDiscount, (plan_id, group_id))
+
+
+async def group_names(session: AsyncSession, group_ids: Iterable[str]) -> dict[str, UserGroup]:
+    stmt = select(UserGroup).where(UserGroup.id.in_(list(group_ids)))
+    return {g.id: g for g in (await session.execute(stmt)).scalars()}
+
+
+async def find_group(session: AsyncSession, operator_id: str, group_id: str) -> UserGroup | None:
+    stmt = select(UserGroup).where(UserGroup.id == group_id, UserGroup.operator_id == operator_id)
+    found: UserGroup | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found
+
+
+async def find_account(session: AsyncSession, operator_id: str, account_id: str) -> Account | None:
+    stmt = select(Account).where(Account.id == account_id, Account.operator_id == operator_id)
+    found: Account | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found
+
+
+async def delegation_of(
+    session: AsyncSession, account_id: str
+) -> tuple[DiscountDelegation, set[str]] | None:
+    """The account's discount delegation and the plans it names, if the operator made one."""
+    delegation = await session.get(DiscountDelegation, account_id)
+    if delegation is None:
+        return None
+    stmt = select(DiscountDelegationPlan.rate_plan_id).where(
+        DiscountDelegationPlan.account_id == account_id
+    )
+    return delegation, set((await session.execute(stmt)).scalars())
+
+
+async def replace_delegation_plans(
+    session: AsyncSession, account_id: str, plan_ids: Iterable[str]
+) -> None:
+    await session.execute(
+        delete(DiscountDelegationPlan).where(DiscountDelegationPlan.account_id == account_id)
+    )
+    session.add_all(
+        DiscountDelegationPlan(account_id=account_id, rate_plan_id=plan_id) for plan_id in plan_ids
+    )
+    await session.flush()
