@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -259,3 +261,36 @@ async def test_every_statement_total_is_the_sum_of_its_priced_sessions(uow, spec
         assert statement.vat == sum(m.vat for m in mine)
         assert statement.total == sum(m.total for m in mine)
         assert statement.total == statement.subtotal + statement.vat
+
+
+async def test_a_statement_made_in_a_rolled_back_transaction_disappears_with_it(uow) -> None:
+    async with uow() as s:
+        w = await build_world(s)
+        made = await make_session(s, w.charger, w.self_payer, terms=DEPOT, stopped_at=MARCH)
+    with pytest.raises(RuntimeError):
+        async with uow() as s:
+            await assign_to_statement(s, await s.get_one(ChargingSession, made.id))
+            raise RuntimeError("the session's completion failed after billing")
+    async with uow() as s:
+        assert await statements_of(s, w) == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CHARGEGROUPS_TEST_DATABASE_URL"), reason="concurrent writers: PostgreSQL"
+)
+async def test_sessions_completing_at_once_share_one_statement_and_both_count(uow) -> None:
+    async with uow() as s:
+        w = await build_world(s)
+        made = [
+            await make_session(s, w.charger, w.self_payer, terms=DEPOT, stopped_at=MARCH)
+            for _ in range(4)
+        ]
+
+    async def bill(session_id: str) -> None:
+        async with uow() as s:
+            await assign_to_statement(s, await s.get_one(ChargingSession, session_id))
+
+    await asyncio.gather(*(bill(m.id) for m in made))
+    async with uow() as s:
+        (statement,) = await statements_of(s, w)
+    assert statement.total == sum(m.total for m in made)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -109,6 +109,15 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+def _first_day(start: datetime, zone: ZoneInfo) -> str:
+    return start.astimezone(zone).date().isoformat()
+
+
+def _last_day(end: datetime, zone: ZoneInfo) -> str:
+    """The period's end is exclusive (the next month's first instant): show the day before."""
+    return (end.astimezone(zone).date() - timedelta(days=1)).isoformat()
+
+
 def _duration(seconds: int) -> str:
     hours, rest = divmod(max(seconds, 0), 3600)
     return f"{hours}:{rest // 60:02d}"
@@ -130,7 +139,7 @@ def statement_pdf(view: StatementView) -> bytes:
     payer_kind = "Financial owner" if st.payer_kind == "financial_owner" else "Driver"
     for text in (
         f"Payer: {view.payer_name} ({payer_kind})",
-        f"Period: {_local(st.period_start, zone)} to {_local(st.period_end, zone)} "
+        f"Period: {_first_day(st.period_start, zone)} to {_last_day(st.period_end, zone)} "
         f"({view.timezone})",
         f"Status: {st.status}    Currency: {cur}    Statement: {st.id}",
     ):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -54,6 +57,20 @@ async def find_statement_for_update(
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
+
+
+async def insert_statement_unless_present(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a statement unless its payer already has one for the period and currency; True
+    when this call made it. A concurrent creator wins cleanly instead of raising, and no
+    savepoint is needed (on SQLite a savepoint opening the transaction would commit early)."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    stmt = (
+        insert(Statement)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["payer_user_id", "period_start", "currency"])
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def lock_statement(session: AsyncSession, statement_id: str) -> Statement:

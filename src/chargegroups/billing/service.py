@@ -18,7 +18,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
@@ -28,12 +27,13 @@ from chargegroups.billing.repository import SessionRow
 from chargegroups.billing.rules import Period, next_period, parse_period, period_of
 from chargegroups.errors import Conflict, InvalidInput, NotPermitted
 from chargegroups.kit.clock import utcnow
+from chargegroups.kit.ids import new_id
 from chargegroups.kit.money import quantize
 from chargegroups.kit.pagination import Page, PageRequest, decode_cursor, encode_cursor, paginate
 from chargegroups.models import ChargingSession, Operator, Statement
 
 OPEN, CLOSED, PAID = "open", "closed", "paid"
-FINANCIAL_OWNER, DRIVER = "financial_owner", "driver"
+FINANCIAL_OWNER = "financial_owner"
 
 
 def _payer_of(charging_session: ChargingSession) -> str:
@@ -73,6 +73,7 @@ async def assign_to_statement(db: AsyncSession, charging_session: ChargingSessio
 
     before = _figures(statement)
     charging_session.statement_id = statement.id
+    # Sums of amounts already at the minor unit: quantize fixes the scale, it never rounds.
     statement.subtotal = quantize(statement.subtotal + subtotal, currency)
     statement.vat = quantize(statement.vat + vat, currency)
     statement.total = quantize(statement.total + total, currency)
@@ -109,31 +110,30 @@ async def _find_or_create(
     found = await repository.find_statement_for_update(db, payer_user_id, period.start, currency)
     if found is not None:
         return found
-    statement = Statement(
-        operator_id=charging_session.operator_id,
-        payer_kind=charging_session.payer_kind,
-        payer_user_id=payer_user_id,
-        account_id=await repository.payer_account_id(db, payer_user_id),
-        period_start=period.start,
-        period_end=period.end,
-        currency=currency,
-        status=OPEN,
-        subtotal=quantize(Decimal(0), currency),
-        vat=quantize(Decimal(0), currency),
-        total=quantize(Decimal(0), currency),
+    created = await repository.insert_statement_unless_present(
+        db,
+        {
+            "id": new_id(),
+            "operator_id": charging_session.operator_id,
+            "payer_kind": charging_session.payer_kind,
+            "payer_user_id": payer_user_id,
+            "account_id": await repository.payer_account_id(db, payer_user_id),
+            "period_start": period.start,
+            "period_end": period.end,
+            "currency": currency,
+            "status": OPEN,
+            "subtotal": quantize(Decimal(0), currency),
+            "vat": quantize(Decimal(0), currency),
+            "total": quantize(Decimal(0), currency),
+            "created_at": utcnow(),
+        },
     )
-    try:
-        async with db.begin_nested():
-            db.add(statement)
-            await db.flush()
-    except IntegrityError:
-        # Another transaction created it first (unique payer, period, currency): use theirs.
-        found = await repository.find_statement_for_update(
-            db, payer_user_id, period.start, currency
-        )
-        if found is None:
-            raise
-        return found
+    statement = await repository.find_statement_for_update(
+        db, payer_user_id, period.start, currency
+    )
+    assert statement is not None  # inserted above, or by a concurrent transaction
+    if not created:
+        return statement
     await record_change(
         db,
         Actor(kind="charger", id=charging_session.charger_id),
