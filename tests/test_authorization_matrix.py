@@ -375,9 +375,7 @@ CALLS: dict[str, Callable[[World, str], Call]] = {
         "PATCH", f"/groups/{w.ids[f'group {t}']}", {"description": "changed"}
     ),
     "DELETE /groups/{id}": lambda w, t: Call("DELETE", f"/groups/{w.ids[f'group {t}']}"),
-    "GET /groups/{id}/members": lambda w, t: Call(
-        "GET", f"/groups/{w.ids[f'group {t}']}/members"
-    ),
+    "GET /groups/{id}/members": lambda w, t: Call("GET", f"/groups/{w.ids[f'group {t}']}/members"),
     "POST /groups/{id}/members": lambda w, t: Call(
         "POST", f"/groups/{w.ids[f'group {t}']}/members", {"user_ids": [w.ids[f"spare {t}"]]}
     ),

@@ -10,7 +10,9 @@ from chargegroups.console.pages import (
     chargers,
     groups,
     outbox,
+    rate_plans,
     settings,
+    statements,
     users,
     why,
 )
@@ -25,6 +27,8 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     chargers.router,
     why.router,
     outbox.router,
+    rate_plans.router,
+    statements.router,
 )
 
 NavItem = tuple[str, str, str]  # (active key, label, path)
@@ -32,7 +36,7 @@ NavItem = tuple[str, str, str]  # (active key, label, path)
 
 def nav_for(viewer: Viewer) -> list[tuple[str, list[NavItem]]]:
     """The sidebar: what this viewer's grants let it reach, by role."""
-    me: list[NavItem] = [("home", "My charging", "/")]
+    me: list[NavItem] = [("home", "My charging", "/"), ("statements", "Statements", "/statements")]
     if not viewer.subject.is_admin:
         me.append(("why", "Can I charge here?", "/why"))
     sections: list[tuple[str, list[NavItem]]] = [("Me", me)]
@@ -45,6 +49,7 @@ def nav_for(viewer: Viewer) -> list[tuple[str, list[NavItem]]]:
                     ("accounts", "Accounts", "/accounts"),
                     ("users", "Users", "/users"),
                     ("chargers", "Chargers", "/chargers"),
+                    ("rate_plans", "Rate plans", "/rate-plans"),
                     ("why", "Why (not)?", "/why"),
                     ("audit", "Audit log", "/audit"),
                     ("outbox", "Outbox", "/outbox"),
@@ -60,6 +65,7 @@ def nav_for(viewer: Viewer) -> list[tuple[str, list[NavItem]]]:
                     ("accounts", "Members", "/accounts"),
                     ("groups", "Groups", "/groups"),
                     ("chargers", "Chargers", "/chargers"),
+                    ("rate_plans", "Discounts", "/rate-plans"),
                     ("why", "Why (not)?", "/why"),
                     ("audit", "Audit log", "/audit"),
                 ],

@@ -32,6 +32,8 @@ from chargegroups.group import service as groups
 from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
 from chargegroups.onboarding import service as onboarding
 from chargegroups.onboarding.schemas import InvitationIn, JoinLinkIn
+from chargegroups.rate_plan import service as rate_plans
+from chargegroups.rate_plan.discount_schemas import DelegationIn
 
 router = page_router("/accounts")
 Id = Annotated[str, Path(min_length=1, max_length=36)]
@@ -45,6 +47,8 @@ FIELDS_BY_CODE = {
     "invalid_expiry": "expires_at",
     "unknown_user": "user_id",
     "default_account_removal": "_form",
+    "unknown_rate_plan": "rate_plan_ids",
+    "discount_cap_required": "max_percent",
 }
 
 
@@ -149,6 +153,8 @@ async def _account_page(
     account_groups = await groups.list_groups(
         db, viewer.subject, PageRequest(limit=MAX_LIMIT), account_id=account_id
     )
+    delegation = await rate_plans.get_delegation(db, viewer.subject, account_id)
+    plans = await rate_plans.list_plans(db, viewer.subject, PageRequest(limit=MAX_LIMIT))
     forms = forms or {}
     a = view.account
     settings_form = forms.get("settings") or FormState(
@@ -176,6 +182,16 @@ async def _account_page(
         link_form=forms.get("link", FormState()),
         settings_form=settings_form,
         admin_form=forms.get("admin", FormState()),
+        delegation=delegation,
+        plan_names={v.plan.id: v.plan.name for v in plans.items},
+        delegation_form=forms.get("delegation")
+        or FormState(
+            values={
+                "rate_plan_ids": delegation.rate_plan_ids,
+                "max_percent": delegation.max_percent or "",
+                "free_allowed": delegation.free_allowed,
+            }
+        ),
         created_link=created_link,
         now=datetime.now(UTC),
         filters={"q": q or "", "group_id": group_id or "", "cursor": cursor},
@@ -319,3 +335,34 @@ async def remove_member(
         return await _failed(request, db, viewer, account_id, "invite", state)
     flash(request, f"{user.name} moved to the default account.")
     return redirect(request, f"/accounts/{account_id}")
+
+
+@router.post("/{account_id}/delegation")
+async def set_delegation(
+    request: Request, db: Db, viewer: CurrentViewer, account_id: Id
+) -> Response:
+    values = await read_form(request, "rate_plan_ids")
+    try:
+        body = DelegationIn.model_validate(
+            {
+                "rate_plan_ids": values["rate_plan_ids"],
+                "max_percent": values.get("max_percent") or None,
+                "free_allowed": values.get("free_allowed") == "on",
+            }
+        )
+        await rate_plans.set_delegation(
+            db,
+            viewer.subject,
+            account_id,
+            rate_plan_ids=body.rate_plan_ids,
+            max_percent=body.max_percent,
+            free_allowed=body.free_allowed,
+        )
+    except ValidationError as exc:
+        state = FormState(values=values, errors=validation_errors(exc))
+    except FORM_ERRORS as exc:
+        state = FormState(values=values, errors=service_errors(exc, FIELDS_BY_CODE))
+    else:
+        flash(request, "Discount delegation saved.")
+        return redirect(request, f"/accounts/{account_id}")
+    return await _failed(request, db, viewer, account_id, "delegation", state)
