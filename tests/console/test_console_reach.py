@@ -4,14 +4,18 @@ page, a read-only global group a 403 page, and every form post needs the CSRF to
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import httpx
 import pytest
 from starlette.routing import Mount, Route
 
 from chargegroups.app import create_app
+from chargegroups.billing.service import assign_to_statement
 from chargegroups.config import Settings
 from chargegroups.console.pages import PAGE_ROUTERS
+from chargegroups.kit.clock import utcnow
+from chargegroups.rate_plan.rules import Fixed, RatePlanTerms
 from tests.console.helpers import console_login
 from tests.fixtures.factories import (
     add_member,
@@ -19,6 +23,7 @@ from tests.fixtures.factories import (
     make_charger,
     make_group,
     make_operator,
+    make_session,
     make_user,
 )
 
@@ -131,3 +136,21 @@ async def test_every_console_form_post_without_the_csrf_token_is_refused(
         response = await client.post(url, data={"name": "x"})
         assert response.status_code == 403, path
         assert "did not come from this site" in response.text, path
+
+
+async def test_another_payers_statement_is_a_404_page(client, uow) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        account = await make_account(s, world.operator)
+        payer = await make_user(s, world.operator, account)
+        other = await make_user(s, world.operator, account)
+        charger = await make_charger(s, world.operator)
+        terms = RatePlanTerms(currency="EUR", vat_percent=Decimal("21"), energy=Fixed(Decimal("1")))
+        charged = await make_session(s, charger, payer, terms=terms, stopped_at=utcnow())
+        statement = await assign_to_statement(s, charged)
+    await console_login(client, world.operator, other)
+    for suffix in ("", ".csv", ".pdf"):
+        response = await client.get(f"/console/statements/{statement.id}{suffix}")
+        assert response.status_code == 404, suffix
+    await console_login(client, world.operator, payer)
+    assert (await client.get(f"/console/statements/{statement.id}.csv")).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,6 +21,7 @@ from chargegroups.auth import service as auth_service
 from chargegroups.auth.schemas import MeOut
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.console.csrf import FIELD, check_csrf, csrf_token
+from chargegroups.kit.money import format_amount
 from chargegroups.onboarding.email import Mailer
 from chargegroups.rest.deps import get_db
 from chargegroups.user import profile
@@ -29,6 +31,10 @@ SESSION_TOKEN_KEY = "token"  # noqa: S105 (a session key name)
 FORM_KEY = "_form"  # errors that belong to no single field
 
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["money"] = lambda amount, currency: (
+    f"{format_amount(amount, currency)} {currency}"
+)
+templates.env.filters["kwh"] = lambda value: f"{value.quantize(Decimal('0.01')):f}"
 
 # Errors a form shows next to its fields; every other error renders the error page.
 FORM_ERRORS: tuple[type[errors.ChargeGroupsError], ...] = (
