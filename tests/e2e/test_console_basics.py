@@ -6,6 +6,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.browser import PHONE, open_from_nav, screenshot, sign_in
+from tests.e2e.world import make_network
 from tests.fixtures.factories import make_account, make_operator, make_user
 
 pytestmark = pytest.mark.e2e
@@ -70,3 +71,16 @@ async def test_the_login_form_works_with_the_keyboard_alone(uow, page: Page) -> 
     await page.keyboard.press("Enter")
     await page.wait_for_url("**/console/")
     await expect(page.get_by_role("heading", name=f"Welcome, {world.admin.name}")).to_be_visible()
+
+
+async def test_a_table_page_fits_a_phone_screen(uow, page: Page) -> None:
+    async with uow() as s:
+        net = await make_network(s)
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await sign_in(page, "northgrid", net.acme_admin.email)
+    for path in ("/console/groups", "/console/accounts", f"/console/chargers/{net.charger.id}"):
+        await page.goto(path)
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, path

@@ -27,6 +27,7 @@ from chargegroups.console.web import (
 )
 from chargegroups.group import service as groups
 from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
+from chargegroups.rate_plan import service as rate_plans
 
 router = page_router("/chargers")
 Id = Annotated[str, Path(min_length=1, max_length=36)]
@@ -82,6 +83,7 @@ async def _charger_page(
         if v.group.id not in in_scope and service.may_manage_link(viewer.subject, charger, v.group)
     ]
     accounts = dict(await account_choices(db, viewer.subject))
+    plans = await rate_plans.list_plans(db, viewer.subject, PageRequest(limit=MAX_LIMIT))
     return render(
         request,
         "charger.html",
@@ -93,7 +95,12 @@ async def _charger_page(
         account_name=accounts.get(charger.account_id or ""),
         access_modes=ACCESS_MODES,
         may_set_access=viewer.subject.manages_account(charger.account_id),
-        form=form or FormState(values={"access_mode": charger.access_mode}),
+        plan_choices=[(v.plan.id, v.plan.name) for v in plans.items],
+        plan_names={v.plan.id: v.plan.name for v in plans.items},
+        form=form
+        or FormState(
+            values={"access_mode": charger.access_mode, "rate_plan_id": charger.rate_plan_id or ""}
+        ),
         scope_form=scope_form or FormState(),
         active="chargers",
     )
@@ -123,6 +130,29 @@ async def set_access_mode(
         problem = service_errors(exc)
     else:
         flash(request, "Access mode saved.")
+        return redirect(request, f"/chargers/{charger_id}")
+    form = FormState(values=values, errors=problem)
+    return await _charger_page(request, db, viewer, charger_id, form=form, status_code=422)
+
+
+@router.post("/{charger_id}/rate-plan")
+async def set_rate_plan(
+    request: Request, db: Db, viewer: CurrentViewer, charger_id: Id
+) -> Response:
+    """The charger's rate-plan override (D4); empty: the account's or operator's default."""
+    values = await read_form(request)
+    try:
+        patch = ChargerPatch.model_validate({"rate_plan_id": values.get("rate_plan_id") or None})
+        await service.update_charger(
+            db, viewer.subject, charger_id, patch.model_dump(exclude_unset=True)
+        )
+    except ValidationError as exc:
+        problem = validation_errors(exc)
+    except FORM_ERRORS as exc:
+        await db.rollback()
+        problem = service_errors(exc, {"unknown_rate_plan": "rate_plan_id"})
+    else:
+        flash(request, "Rate plan saved.")
         return redirect(request, f"/chargers/{charger_id}")
     form = FormState(values=values, errors=problem)
     return await _charger_page(request, db, viewer, charger_id, form=form, status_code=422)

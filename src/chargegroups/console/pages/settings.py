@@ -13,6 +13,7 @@ from chargegroups.console.web import (
     CurrentViewer,
     Db,
     FormState,
+    Viewer,
     flash,
     page_router,
     read_form,
@@ -21,8 +22,10 @@ from chargegroups.console.web import (
     service_errors,
     validation_errors,
 )
+from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
 from chargegroups.operator import service
 from chargegroups.operator.schemas import OperatorPatch
+from chargegroups.rate_plan import service as rate_plans
 
 router = page_router("/settings")
 FIELDS_BY_CODE = {"invalid_timezone": "timezone", "unknown_rate_plan": "default_rate_plan_id"}
@@ -35,6 +38,7 @@ def _patch_from(values: dict[str, Any]) -> dict[str, Any]:
         "auth_cache_ttl_seconds": values.get("auth_cache_ttl_seconds", ""),
         # An unticked checkbox sends nothing.
         "self_signup_enabled": values.get("self_signup_enabled") == "on",
+        "default_rate_plan_id": values.get("default_rate_plan_id") or None,
     }
 
 
@@ -43,8 +47,19 @@ async def settings_page(request: Request, db: Db, viewer: CurrentViewer) -> Resp
     operator = await service.get_operator(db, viewer.subject)
     form = FormState(values={c: getattr(operator, c) for c in OperatorPatch.model_fields})
     return render(
-        request, "settings.html", viewer=viewer, operator=operator, form=form, active="settings"
+        request,
+        "settings.html",
+        viewer=viewer,
+        operator=operator,
+        form=form,
+        plans=await _plan_choices(db, viewer),
+        active="settings",
     )
+
+
+async def _plan_choices(db: Db, viewer: Viewer) -> list[tuple[str, str]]:
+    page = await rate_plans.list_plans(db, viewer.subject, PageRequest(limit=MAX_LIMIT))
+    return [(v.plan.id, v.plan.name) for v in page.items]
 
 
 @router.post("")
@@ -69,5 +84,6 @@ async def settings_submit(request: Request, db: Db, viewer: CurrentViewer) -> Re
         viewer=viewer,
         operator=operator,
         form=FormState(values=values, errors=problem),
+        plans=await _plan_choices(db, viewer),
         active="settings",
     )
