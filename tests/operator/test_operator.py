@@ -54,3 +54,11 @@ async def test_an_unknown_time_zone_is_refused(uow, client) -> None:
         "/api/v1/operator", json={"timezone": "Mars/Olympus"}, headers=headers
     )
     assert response.status_code == 422 and response.json()["code"] == "invalid_timezone"
+
+
+async def test_null_for_a_required_operator_setting_is_a_422(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    response = await client.patch("/api/v1/operator", json={"timezone": None}, headers=headers)
+    assert response.status_code == 422

@@ -25,6 +25,7 @@ EDITABLE = ("name", "email_domains", "default_rate_plan_id", "admins_may_create_
 # Account admins may rename their account; domains, rate plan and delegation stay with the
 # operator (domains decide who lands on whose bill, A4).
 ACCOUNT_ADMIN_FIELDS = frozenset({"name"})
+NAME_MAX = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,10 @@ class AccountView:
 
 
 def normalize_account_name(name: str) -> str:
-    return " ".join(name.split()).lower()
+    normalized = " ".join(name.split()).casefold()
+    if len(normalized) > NAME_MAX:  # case folding may lengthen a name ("ß" is "ss")
+        raise InvalidInput(f"Names are at most {NAME_MAX} characters.", code="name_too_long")
+    return normalized
 
 
 async def visible_account(session: AsyncSession, subject: AuthSubject, account_id: str) -> Account:

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from chargegroups.group.service import MAX_BULK, GroupView, MembersAdded, MemberView
+from chargegroups.group.service import MAX_BULK, NAME_MAX, GroupView, MembersAdded, MemberView
 from chargegroups.rest.schemas import ApiModel
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
@@ -29,7 +29,7 @@ def scope_account_id(scope: AllAccountsScope | AccountScope) -> str | None:
 
 
 class GroupIn(ApiModel):
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
     description: str = Field(default="", max_length=2000)
     scope: Scope
     auto_assign: bool = False
@@ -38,7 +38,7 @@ class GroupIn(ApiModel):
 
 
 class GroupPatch(ApiModel):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
     description: str | None = Field(default=None, max_length=2000)
     scope: Scope | None = Field(
         default=None, description="Immutable (G3): restating it is allowed, changing it is 409."

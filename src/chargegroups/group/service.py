@@ -29,6 +29,7 @@ from chargegroups.models.group import GLOBAL_SCOPE_KEY, SCOPE_ACCOUNT, SCOPE_ALL
 
 PAYS_AT = ("all_chargers", "scoped_chargers")
 MAX_BULK = 10_000
+NAME_MAX = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,10 @@ class MemberView:
 
 def normalize_name(name: str) -> str:
     """G4: names compare case-insensitively and ignore repeated inner spaces."""
-    return " ".join(name.split()).lower()
+    normalized = " ".join(name.split()).casefold()
+    if len(normalized) > NAME_MAX:  # case folding may lengthen a name ("ß" is "ss")
+        raise InvalidInput(f"Names are at most {NAME_MAX} characters.", code="name_too_long")
+    return normalized
 
 
 # --- the permission model -------------------------------------------------------------------
@@ -270,7 +274,7 @@ async def update_group(
             "A group's scope cannot change (G3); create a new group with the scope you need.",
             code="scope_immutable",
         )
-    for key in ("name", "auto_assign", "pays_at"):
+    for key in ("name", "description", "auto_assign", "pays_at"):
         if key in changes and changes[key] is None:
             raise InvalidInput(f"{key} cannot be null.", code="validation_error")
     _check_auto_assign(group.scope_kind, bool(changes.get("auto_assign", False)))

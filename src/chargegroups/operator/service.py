@@ -116,6 +116,9 @@ async def update_operator(
     if not subject.is_operator_admin:
         raise NotPermitted("Only operator admins change operator settings.")
     operator = await get_operator(session, subject)
+    for key in ("name", "self_signup_enabled", "auth_cache_ttl_seconds", "timezone"):
+        if key in changes and changes[key] is None:
+            raise InvalidInput(f"{key} cannot be null.", code="validation_error")
     if "timezone" in changes:
         try:
             ZoneInfo(changes["timezone"])

@@ -8,7 +8,7 @@ other column must be a 404: nothing leaks across operators.
 
 Cells: a status code; `200+` the list answers 200 and holds the target, `200-` it answers 200
 and does not; `·` no such target. Regenerate the docs with
-`PYTHONPATH=src python -m tests.test_authorization_matrix`.
+`PYTHONPATH=src python -m tests.group.test_authorization_matrix`.
 """
 
 from __future__ import annotations
@@ -212,11 +212,11 @@ TABLE = """
 """
 
 TARGETS = ("A", "B", "global", "other")
-DOCS = Path(__file__).parents[1] / "docs" / "permissions.md"
+DOCS = Path(__file__).parents[2] / "docs" / "permissions.md"
 DOCS_HEAD = """# Who may do what
 
-Generated from the table in `tests/test_authorization_matrix.py`, which the test suite runs
-cell by cell (`PYTHONPATH=src python -m tests.test_authorization_matrix` rewrites this file;
+Generated from the table in `tests/group/test_authorization_matrix.py`, which the test suite runs
+cell by cell (`PYTHONPATH=src python -m tests.group.test_authorization_matrix` rewrites this file;
 a test fails when the two differ).
 
 Callers: an operator admin (`op admin`), the account admin of account A (`admin of A`), of
