@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from sqlalchemy import select
 
+from chargegroups.app import create_app
 from chargegroups.auth.service import subject_for
 from chargegroups.models import JoinLink
 from chargegroups.onboarding import service
@@ -157,3 +159,16 @@ async def test_joining_through_the_console_page_creates_an_auto_assigned_member(
         user = await user_by_email(s, "cy@anywhere.example")
         assert await memberships_of(s, user.id) == [(group.id, "invitation_link")]
         assert (await s.execute(select(JoinLink.uses))).scalar_one() == 1
+
+
+async def test_public_forms_over_the_rate_limit_answer_429(app_settings, engine) -> None:
+    app = create_app(app_settings.model_copy(update={"public_rate_limit": 1}))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        page = await http.get("/console/signup")
+        form = {"csrf_token": csrf_of(page.text), "operator": "none", "email": "a@b.example"}
+        first = await http.post("/console/signup", data={**form, "name": "A", "password": "x" * 8})
+        second = await http.post("/console/signup", data={**form, "name": "A", "password": "x" * 8})
+    await app.state.engine.dispose()
+    assert first.status_code == 403  # no such operator: sign-up unavailable
+    assert second.status_code == 429

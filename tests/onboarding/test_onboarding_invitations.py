@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from chargegroups.kit.clock import utcnow
-from chargegroups.models import Invitation
+from chargegroups.models import AuditEvent, Invitation
 from tests.fixtures.factories import bearer, make_account, make_operator, make_user
 from tests.onboarding.helpers import (
     SIGNUP_PASSWORD,
@@ -240,3 +240,19 @@ async def test_a_password_less_imported_member_is_activated_by_an_invitation(uow
         user = await user_by_email(s, NEW)
     assert user.id == member.id and user.name == "Nia A."
     assert user.password_hash is not None and user.email_verified_at is not None
+
+
+async def test_accepting_writes_audit_events_for_the_user_and_the_invitation(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        acme = await make_account(s, world.operator)
+    body = await invite(client, uow, world.admin, acme)
+    await accept(client, await mailed_token(uow))
+    async with uow() as s:
+        user = await user_by_email(s, NEW)
+        events = set((await s.execute(select(AuditEvent.action, AuditEvent.target_id))).all())
+    assert {
+        ("invitation.created", body["id"]),
+        ("invitation.accepted", body["id"]),
+        ("user.created", user.id),
+    } <= events

@@ -31,7 +31,7 @@ from chargegroups.onboarding.schemas import (
     VerifyEmailIn,
 )
 from chargegroups.rest.deps import AppSettings, Db, Page, Subject
-from chargegroups.rest.schemas import PROBLEM_RESPONSES, PageOut
+from chargegroups.rest.schemas import PROBLEM_RESPONSES, PageOut, Problem
 
 router = APIRouter(tags=["onboarding"], responses=PROBLEM_RESPONSES)
 
@@ -52,7 +52,10 @@ def public_rate_limit(request: Request, settings: AppSettings) -> None:
 
 
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
-RateLimited = [Depends(public_rate_limit)]
+PUBLIC_LIMIT = [Depends(public_rate_limit)]
+RATE_LIMITED: dict[int | str, dict[str, object]] = {
+    429: {"model": Problem, "content": {"application/problem+json": {}}}
+}
 
 
 @router.get("/outbox", response_model=PageOut[OutboxEmailOut])
@@ -186,7 +189,13 @@ async def _csv_text(request: Request) -> str:
 # --- public calls (no bearer token) ------------------------------------------------------
 
 
-@router.post("/signup", response_model=PublicAnswerOut, status_code=202, dependencies=RateLimited)
+@router.post(
+    "/signup",
+    response_model=PublicAnswerOut,
+    status_code=202,
+    dependencies=PUBLIC_LIMIT,
+    responses=RATE_LIMITED,
+)
 async def signup(body: SignupIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
     detail = await service.signup(
         db,
@@ -199,7 +208,9 @@ async def signup(body: SignupIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
     return PublicAnswerOut(detail=detail)
 
 
-@router.post("/verify-email", response_model=VerifiedOut, dependencies=RateLimited)
+@router.post(
+    "/verify-email", response_model=VerifiedOut, dependencies=PUBLIC_LIMIT, responses=RATE_LIMITED
+)
 async def verify_email(body: VerifyEmailIn, db: Db) -> VerifiedOut:
     user = await service.verify_email(db, body.token)
     return VerifiedOut(account_id=user.account_id)
@@ -209,7 +220,8 @@ async def verify_email(body: VerifyEmailIn, db: Db) -> VerifiedOut:
     "/invitations/accept",
     response_model=PublicAnswerOut,
     status_code=202,
-    dependencies=RateLimited,
+    dependencies=PUBLIC_LIMIT,
+    responses=RATE_LIMITED,
 )
 async def accept_invitation(body: AcceptInvitationIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
     detail = await service.accept_invitation(
@@ -219,7 +231,11 @@ async def accept_invitation(body: AcceptInvitationIn, db: Db, mailer: MailerDep)
 
 
 @router.post(
-    "/join/{link_token}", response_model=PublicAnswerOut, status_code=202, dependencies=RateLimited
+    "/join/{link_token}",
+    response_model=PublicAnswerOut,
+    status_code=202,
+    dependencies=PUBLIC_LIMIT,
+    responses=RATE_LIMITED,
 )
 async def join(link_token: str, body: JoinIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
     detail = await service.join(

@@ -86,12 +86,14 @@ def parse_members_csv(text: str) -> tuple[list[ImportRow], list[RowError]]:
     first_line_of_email: dict[str, int] = {}
     first_line_of_uid: dict[str, int] = {}
     line = reader.line_num
+    records = 0
     try:
         for record in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
-            if len(rows) + len(errors) >= MAX_IMPORT_ROWS:
+            records += 1
+            if records > MAX_IMPORT_ROWS:
                 errors.append(RowError(line, "file", f"more than {MAX_IMPORT_ROWS} rows"))
                 break
             if len(record) != len(columns):

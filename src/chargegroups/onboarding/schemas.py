@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from chargegroups.onboarding.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from chargegroups.rest.schemas import ApiModel, OutModel
 
-Password = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 
 
 class OutboxEmailOut(OutModel):
@@ -67,7 +67,7 @@ class MemberMovedOut(BaseModel):
 class SignupIn(ApiModel):
     operator: str = Field(max_length=63)
     email: str = Field(max_length=320)
-    password: str = Password
+    password: Password
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -77,13 +77,13 @@ class VerifyEmailIn(ApiModel):
 
 class AcceptInvitationIn(ApiModel):
     token: str = Field(max_length=200)
-    password: str = Password
+    password: Password
     name: str = Field(min_length=1, max_length=200)
 
 
 class JoinIn(ApiModel):
     email: str = Field(max_length=320)
-    password: str = Password
+    password: Password
     name: str = Field(min_length=1, max_length=200)
 
 

@@ -204,6 +204,16 @@ async def accept_invitation(
             account_id=user.account_id,
             after={"invitation_id": invitation.id},
         )
+    await record_change(
+        session,
+        Actor(kind="user", id=user.id),
+        "invitation.accepted",
+        target_type="invitation",
+        target_id=invitation.id,
+        operator_id=invitation.operator_id,
+        account_id=account.id,
+        after={"user_id": user.id},
+    )
     await auto_assign(session, user, source="invitation", actor=Actor(kind="user", id=user.id))
     await email.queue(
         session,
@@ -511,7 +521,7 @@ async def transfer(
     session: AsyncSession, subject: AuthSubject, user_id: str, account_id: str
 ) -> User:
     user = await repository.user_in_operator(session, subject.operator_id, user_id)
-    if user is None or not (subject.is_operator_admin or subject.manages_account(user.account_id)):
+    if user is None or not subject.manages_account(user.account_id):
         raise NotFound("No such user.")
     if not subject.is_operator_admin:
         raise NotPermitted("Only operator admins transfer users between accounts.")
