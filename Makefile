@@ -40,3 +40,8 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## bench: the decision benchmark at 1/100 scale beside the baselines (BENCH_ARGS="--div 1": full scale)
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python bench/decision_bench.py $(BENCH_ARGS)

@@ -166,3 +166,11 @@ async def test_the_ocpi_export_is_a_valid_tariff_of_the_current_version(uow, cli
     energy = tariff["elements"][-1]["price_components"][0]
     assert (energy["type"], energy["price"]) == ("ENERGY", Decimal("0.35"))
     assert "version 2" in tariff["tariff_alt_text"][0]["text"]
+
+
+async def test_a_name_longer_than_the_column_is_a_422(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    response = await client.post(URL, json={**DEPOT, "name": "x" * 150}, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_name")

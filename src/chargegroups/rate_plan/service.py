@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import String, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
@@ -32,6 +32,8 @@ from chargegroups.rate_plan.rules import Discount, RatePlanTerms, terms_from_dic
 
 _NO_PLAN = "No such rate plan."
 _NO_GROUP = "No such group."
+_NAME_TYPE = RatePlan.__table__.c.name.type
+_NAME_MAX = _NAME_TYPE.length if isinstance(_NAME_TYPE, String) and _NAME_TYPE.length else 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,16 @@ class DelegationView:
 def normalize_name(name: str) -> str:
     """Plan names are unique per operator, case-insensitively."""
     return name.strip().lower()
+
+
+def _checked_name(name: str) -> str:
+    # The column holds 120 characters; the request shape allows more.
+    name = name.strip()
+    if not name or len(name) > _NAME_MAX:
+        raise InvalidInput(
+            f"A rate plan name has 1 to {_NAME_MAX} characters.", code="invalid_name"
+        )
+    return name
 
 
 # --------------------------------------------------------------------------- rate plans
@@ -104,7 +116,7 @@ async def create_plan(
     session: AsyncSession, subject: AuthSubject, *, name: str, terms: RatePlanTerms
 ) -> PlanVersion:
     _require_operator_admin(subject)
-    name = name.strip()
+    name = _checked_name(name)
     if await repository.name_taken(session, subject.operator_id, normalize_name(name)):
         raise Conflict(f"A rate plan named {name!r} exists already.", code="name_taken")
     plan = RatePlan(
@@ -145,7 +157,7 @@ async def update_plan(
     plan = current.plan
     before = _audit_shape(plan, current.version)
     if name is not None:
-        name = name.strip()
+        name = _checked_name(name)
         taken = await repository.name_taken(
             session, subject.operator_id, normalize_name(name), but=plan.id
         )

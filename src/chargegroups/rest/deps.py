@@ -35,9 +35,10 @@ def get_settings(request: Request) -> Settings:
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
 
 
-def get_bearer_token(
+async def get_bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop on every request.
     if credentials is None:
         raise Unauthenticated("Missing, expired or revoked credentials.")
     return credentials.credentials

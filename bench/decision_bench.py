@@ -1,0 +1,589 @@
+"""Decision benchmark: the pure core, loader + core, and HTTP, next to the baselines.
+
+Builds the synthetic network of the shared baselines (``gen.py``: 1 000 000 users, 100 000
+chargers, 20 000 groups, 5 000 000 memberships, 200 000 scope links at DIV=1) in *our* schema,
+with two tokens per user (2 000 000 tokens), bulk-loaded (COPY on PostgreSQL, executemany on
+SQLite; never the ORM), then measures on the baselines' fixed query stream:
+
+(a) ``decide(facts)``, the pure core, on facts the loader fetched;
+(b) ``decide_for_token`` (loader + core) on one connection, SQLite and PostgreSQL;
+(c) ``POST /api/v1/decisions`` with a real bearer token against uvicorn (one worker) on
+    loopback: a fixed-rate run (1 000/s) for latency, a saturating run for the maximum rate.
+
+The baselines run in the same invocation, in a scratch copy of /work/shared/baselines (never in
+the repository): exp1 (bare dict decision), load_sql + exp2 (one bare SQL query), exp3 (pycasbin
+FastEnforcer). Every run is bounded in count and time.
+
+    python bench/decision_bench.py                 # DIV=100, both databases, HTTP, baselines
+    python bench/decision_bench.py --div 10        # 1/10 scale
+    python bench/decision_bench.py --div 1         # full scale (long: load takes many minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import csv
+import importlib.util
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from chargegroups import migrate  # noqa: E402
+from chargegroups.database import create_engine, create_sessionmaker  # noqa: E402
+from chargegroups.decision import loader  # noqa: E402
+from chargegroups.decision.rules import decide  # noqa: E402
+from chargegroups.decision.service import decide_for_token  # noqa: E402
+from chargegroups.kit.secrets import hash_token  # noqa: E402
+from chargegroups.models import Charger  # noqa: E402
+
+BASELINES = Path("/work/shared/baselines")
+CREATED = "2025-01-01 00:00:00"
+AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+OP = "op-bench"
+PLAN = "rp-bench"
+ADMIN_TOKEN = "cg_at_benchmark-admin-token"  # noqa: S105  (a throwaway bench database)
+TERMS = json.dumps(
+    {
+        "currency": "EUR",
+        "vat_percent": "21",
+        "energy": {"kind": "fixed", "price_per_kwh": "0.40"},
+        "connection_fee": "1.00",
+    }
+)
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """Same nearest-rank percentile as the baselines' decide.pct."""
+    k = min(len(values) - 1, max(0, round(p / 100.0 * len(values)) - 1))
+    return values[k]
+
+
+def summary(lat_ns: list[int], elapsed_s: float) -> dict[str, float]:
+    lat_ns.sort()
+    return {
+        "n": len(lat_ns),
+        "per_s": len(lat_ns) / elapsed_s,
+        "p50_us": pct(lat_ns, 50) / 1000,
+        "p99_us": pct(lat_ns, 99) / 1000,
+        "p999_us": pct(lat_ns, 99.9) / 1000,
+    }
+
+
+def best_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Median of the runs, per figure (the machine is shared and noisy)."""
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def run(cmd: list[str], cwd: Path, log: Path, timeout: float) -> None:
+    print("$", " ".join(cmd), flush=True)
+    with log.open("a") as out:
+        subprocess.run(  # noqa: S603  (our own fixed commands)
+            cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=timeout
+        )
+
+
+def baselines(scratch: Path, div: int, n: int, skip: bool) -> dict[str, Any]:
+    here = scratch / "baselines"
+    if not here.exists():
+        shutil.copytree(BASELINES, here)
+    py = sys.executable
+    log = scratch / "baselines.log"
+    if not (here / "data" / f"s{div}" / "queries.csv").exists():
+        run([py, "gen.py", str(div)], here, log, 3600)
+    if skip:
+        return {}
+    missing = [m for m in ("psutil", "casbin") if importlib.util.find_spec(m) is None]
+    if missing:  # the baselines' own needs, deliberately not the project's dependencies
+        print(f"baselines skipped: pip install {' '.join(missing)} to run them", flush=True)
+        return {}
+    run([py, "exp1_inmem.py", str(div)], here, log, 1800)
+    run([py, "load_sql.py", str(div), "both"], here, log, 3600)
+    run([py, "exp2_sql.py", str(div), str(n)], here, log, 1800)
+    run([py, "exp3_casbin.py", str(div), "fast", "20000", "10"], here, log, 1800)
+    res = here / "results"
+    exp1 = json.loads((res / f"exp1_s{div}_set.json").read_text())
+    exp2 = json.loads((res / f"exp2_s{div}.json").read_text())
+    exp3 = json.loads((res / f"exp3_s{div}_fast.json").read_text())
+    med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
+    return {
+        "dict_tok": {
+            "per_s": med(exp1["runs"], "tok_per_s"),
+            "p50_us": med(exp1["runs"], "tok_p50_us"),
+            "p99_us": med(exp1["runs"], "tok_p99_us"),
+        },
+        "sql": {k: {m: v["median"] for m, v in s.items()} for k, s in exp2["summary"].items()},
+        "casbin_fast": {
+            "load_s": exp3["kinds"]["fast"]["load_s"],
+            **{m: v["median"] for m, v in exp3["kinds"]["fast"]["summary"].items()},
+        },
+    }
+
+
+# --------------------------------------------------------------------------- our schema
+
+
+def read_csv(path: Path) -> Iterator[list[str]]:
+    with path.open() as f:
+        yield from csv.reader(f)
+
+
+class Network:
+    """The baselines' CSVs mapped onto our tables, as row generators (column order below)."""
+
+    COLUMNS: dict[str, tuple[str, ...]] = {
+        "operators": (
+            "id", "slug", "name", "default_rate_plan_id", "self_signup_enabled",
+            "auth_cache_ttl_seconds", "timezone", "ocpi_country_code", "ocpi_party_id",
+            "created_at",
+        ),
+        "rate_plans": (
+            "id", "operator_id", "name", "name_normalized", "currency", "current_version",
+            "created_at",
+        ),
+        "rate_plan_versions": ("id", "rate_plan_id", "version", "terms", "created_at"),
+        "accounts": (
+            "id", "operator_id", "name", "name_normalized", "is_default",
+            "admins_may_create_groups", "created_at",
+        ),
+        "users": (
+            "id", "operator_id", "account_id", "email", "email_normalized", "name", "blocked",
+            "parent_id_tag", "created_at",
+        ),
+        "grants": ("id", "operator_id", "user_id", "role", "scope_id", "created_at"),
+        "access_tokens": ("id", "operator_id", "user_id", "token_hash", "kind", "created_at"),
+        "driver_tokens": (
+            "id", "operator_id", "user_id", "uid", "uid_normalized", "type", "blocked",
+            "created_at",
+        ),
+        "user_groups": (
+            "id", "operator_id", "name", "name_normalized", "description", "scope_kind",
+            "account_id", "scope_key", "auto_assign", "financial_owner_id", "pays_at", "version",
+            "created_at",
+        ),
+        "group_discounts": (
+            "rate_plan_id", "group_id", "operator_id", "percent", "free", "created_at",
+        ),
+        "group_memberships": ("id", "operator_id", "group_id", "user_id", "source", "created_at"),
+        "chargers": (
+            "id", "operator_id", "charge_point_id", "name", "access_mode", "connectors",
+            "password_hash", "created_at",
+        ),
+        "charger_scope": ("charger_id", "group_id", "operator_id", "created_at"),
+    }  # fmt: skip
+
+    def __init__(self, data: Path, div: int) -> None:
+        self.data = data
+        self.chargers = 100_000 // div
+        self.users = sum(1 for _ in read_csv(data / "users.csv"))
+        self.accounts = max(1, self.users // 1000)
+
+    def rows(self, table: str) -> Iterator[tuple[Any, ...]]:
+        d = self.data
+        if table == "operators":
+            yield (OP, "bench", "Bench", PLAN, False, 900, "UTC", "NL", "CGR", CREATED)
+        elif table == "rate_plans":
+            yield (PLAN, OP, "Bench", "bench", "EUR", 1, CREATED)
+        elif table == "rate_plan_versions":
+            yield ("rpv-bench", PLAN, 1, TERMS, CREATED)
+        elif table == "accounts":
+            for a in range(self.accounts):
+                yield (f"a{a}", OP, f"Account {a}", f"account {a}", a == 0, False, CREATED)
+        elif table == "users":
+            for u, _ in read_csv(d / "users.csv"):
+                yield (
+                    f"u{u}", OP, f"a{int(u) % self.accounts}", f"u{u}@bench.example",
+                    f"u{u}@bench.example", f"User {u}", False, f"P{int(u):019d}", CREATED,
+                )  # fmt: skip
+        elif table == "grants":
+            yield ("gr-admin", OP, "u0", "operator_admin", OP, CREATED)
+        elif table == "access_tokens":
+            yield ("at-admin", OP, "u0", hash_token(ADMIN_TOKEN), "login", CREATED)
+        elif table == "driver_tokens":
+            for u, token in read_csv(d / "users.csv"):
+                for suffix in ("", "02"):  # two tokens per user: card and app
+                    uid = token + suffix
+                    yield (f"t{u}:{suffix}", OP, f"u{u}", uid, uid.lower(), "rfid", False, CREATED)
+        elif table == "user_groups":
+            for g, _, payer in read_csv(d / "groups.csv"):
+                account = f"a{int(g) % self.accounts}" if int(g) % 2 else None
+                owner = f"u{int(payer) % self.users}" if payer else None
+                h, m, sec = int(g) // 3600 % 24, int(g) // 60 % 60, int(g) % 60
+                created = f"2025-01-01 {h:02d}:{m:02d}:{sec:02d}"  # distinct: D6 tie order
+                yield (
+                    f"g{g}", OP, f"Group {g}", f"group {g}", "",
+                    "account" if account else "all_accounts", account, account or "*", False,
+                    owner, "all_chargers", 1, created,
+                )  # fmt: skip
+        elif table == "group_discounts":
+            for g, pct_, _ in read_csv(d / "groups.csv"):
+                if int(pct_) > 0:
+                    yield (PLAN, f"g{g}", OP, pct_, False, CREATED)
+        elif table == "group_memberships":
+            for i, (u, g) in enumerate(read_csv(d / "memberships.csv")):
+                yield (f"m{i}", OP, f"g{g}", f"u{u}", "import", CREATED)
+        elif table == "chargers":
+            for c in range(self.chargers):
+                yield (f"c{c}", OP, f"CP{c}", f"Charger {c}", "private", 2, "x", CREATED)
+        elif table == "charger_scope":
+            for c, g in read_csv(d / "scope.csv"):
+                yield (f"c{c}", f"g{g}", OP, CREATED)
+
+    def load_sqlite(self, path: Path) -> None:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("BEGIN")
+        for table, cols in self.COLUMNS.items():
+            marks = ",".join("?" * len(cols))
+            db.executemany(
+                f"INSERT INTO {table} ({','.join(cols)}) VALUES ({marks})",  # noqa: S608
+                self.rows(table),
+            )
+        db.execute("COMMIT")
+        db.execute("ANALYZE")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+
+    def load_postgres(self, dsn: str) -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for table, cols in self.COLUMNS.items():
+                with conn.cursor().copy(f"COPY {table} ({','.join(cols)}) FROM STDIN") as cp:
+                    for row in self.rows(table):
+                        cp.write_row(row)
+            conn.execute("VACUUM ANALYZE")
+
+
+def plain_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def build(kind: str, scratch: Path, div: int, pg_server: str, reuse: bool) -> tuple[str, float]:
+    """Our database for this scale: its SQLAlchemy URL and the seconds the load took."""
+    net = Network(scratch / "baselines" / "data" / f"s{div}", div)
+    t0 = time.perf_counter()
+    if kind == "sqlite":
+        path = scratch / f"cg_s{div}.sqlite3"
+        url = f"sqlite+aiosqlite:///{path}"
+        if reuse and path.exists():
+            return url, 0.0
+        for ext in ("", "-wal", "-shm"):
+            Path(f"{path}{ext}").unlink(missing_ok=True)
+        migrate.upgrade(url)
+        net.load_sqlite(path)
+    else:
+        name = f"cg_bench_s{div}"
+        url = make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+        admin = plain_dsn(make_url(pg_server).set(database="postgres").render_as_string(False))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone()
+            if reuse and exists:
+                return url, 0.0
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        migrate.upgrade(url)
+        net.load_postgres(plain_dsn(url))
+    return url, time.perf_counter() - t0
+
+
+def queries(scratch: Path, div: int, n: int) -> list[tuple[str, str]]:
+    """(token uid, charger id) pairs of the baselines' fixed stream; odd ones use the 2nd token."""
+    q = []
+    for i, (_, token, c) in enumerate(
+        read_csv(scratch / "baselines" / "data" / f"s{div}" / "queries.csv")
+    ):
+        q.append((token.lower() + ("02" if i % 2 else ""), f"c{c}"))
+        if len(q) >= n:
+            break
+    return q
+
+
+# --------------------------------------------------------------------------- (a) and (b)
+
+
+async def measure_direct(
+    url: str, qs: list[tuple[str, str]], reps: int, profile: Path | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(b) loader + core on one session/connection; (a) the core alone on the loaded facts."""
+    engine = create_engine(url)
+    maker = create_sessionmaker(engine)
+    chargers = {c: Charger(id=c) for _, c in qs}
+    pc = time.perf_counter_ns
+    out: dict[str, Any] = {}
+    core: dict[str, Any] | None = None
+    async with maker() as session:
+        facts = []
+        allowed = 0
+        for uid, c in qs:  # warm-up, and the facts for (a)
+            f = await loader.load_for_token(session, charger_id=c, token_uid=uid, at=AT)
+            assert f is not None
+            facts.append(f)
+            allowed += decide(f).allowed
+        out["allowed_pct"] = 100.0 * allowed / len(qs)
+        runs = []
+        for _ in range(reps):
+            lat = []
+            t0 = time.perf_counter()
+            for uid, c in qs:
+                a = pc()
+                await decide_for_token(session, charger=chargers[c], token_uid=uid, at=AT)
+                lat.append(pc() - a)
+            runs.append(summary(lat, time.perf_counter() - t0))
+        out["loader_core"] = best_of(runs)
+        out["runs"] = runs
+        if profile is not None:
+            prof = cProfile.Profile()
+            prof.enable()
+            for uid, c in qs:
+                await decide_for_token(session, charger=chargers[c], token_uid=uid, at=AT)
+            prof.disable()
+            text = io.StringIO()
+            pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(25)
+            profile.write_text(text.getvalue())  # noqa: ASYNC240  (after the timed part)
+    await engine.dispose()
+    core_runs = []
+    for _ in range(reps):
+        lat = []
+        t0 = time.perf_counter()
+        for f in facts:
+            a = pc()
+            decide(f)
+            lat.append(pc() - a)
+        core_runs.append(summary(lat, time.perf_counter() - t0))
+    core = best_of(core_runs)
+    core["groups_per_user_mean"] = statistics.fmean(len(f.groups) for f in facts)
+    return out, core
+
+
+# --------------------------------------------------------------------------- (c) HTTP
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def requests(qs: list[tuple[str, str]], port: int) -> list[bytes]:
+    out = []
+    for uid, c in qs:
+        body = json.dumps({"charger_id": c, "token_uid": uid}).encode()
+        out.append(
+            b"POST /api/v1/decisions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (port, ADMIN_TOKEN.encode(), len(body), body)
+        )
+    return out
+
+
+async def http_load(
+    port: int, reqs: list[bytes], conns: int, rate: float | None, seconds: float, max_n: int
+) -> dict[str, Any]:
+    """Keep-alive HTTP/1.1 load: paced at ``rate`` per second over ``conns`` connections, or as
+    fast as the server answers when ``rate`` is None. Bounded by ``seconds`` and ``max_n``."""
+    lat: list[float] = []
+    lag: list[float] = []
+    bad = 0
+    pcs = time.perf_counter
+    t_start = pcs() + 0.2
+    t_end = t_start + seconds
+    per_conn = max_n // conns
+
+    async def worker(idx: int) -> None:
+        nonlocal bad
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        period = conns / rate if rate else 0.0
+        nxt = t_start + period * idx / conns
+        k = idx
+        for _ in range(per_conn):
+            if rate:
+                d = nxt - pcs()
+                if d > 0:
+                    await asyncio.sleep(d)
+            if pcs() >= t_end:
+                break
+            a = pcs()
+            if rate:
+                lag.append(a - nxt)
+            w.write(reqs[k % len(reqs)])
+            k += conns
+            head = await r.readuntil(b"\r\n\r\n")
+            i = head.lower().find(b"content-length:")
+            await r.readexactly(int(head[i + 15 : head.index(b"\r\n", i)]))
+            lat.append(pcs() - a)
+            if head[9:12] != b"200":
+                bad += 1
+            nxt += period
+        w.close()
+
+    await asyncio.gather(*(worker(i) for i in range(conns)))
+    elapsed = pcs() - t_start
+    lat.sort()
+    lag.sort()
+    res = {
+        "conns": conns,
+        "offered_per_s": rate,
+        "n": len(lat),
+        "per_s": len(lat) / elapsed,
+        "non200": bad,
+        "p50_ms": pct(lat, 50) * 1e3,
+        "p99_ms": pct(lat, 99) * 1e3,
+        "max_ms": lat[-1] * 1e3,
+    }
+    if lag:
+        res["client_lag_p99_ms"] = pct(lag, 99) * 1e3
+    return res
+
+
+def measure_http(url: str, qs: list[tuple[str, str]], seconds: float) -> dict[str, Any]:
+    port = free_port()
+    env = {**os.environ, "CHARGEGROUPS_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [
+        sys.executable, "-m", "uvicorn", "chargegroups.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop",
+        "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(cmd, env=env)  # noqa: S603  (our own fixed command)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.2)
+        reqs = requests(qs, port)
+        warm = asyncio.run(http_load(port, reqs, 4, None, 5, 2000))
+        assert warm["non200"] == 0, warm
+        paced = asyncio.run(http_load(port, reqs, 20, 1000.0, seconds, int(seconds * 1000)))
+        saturated = asyncio.run(http_load(port, reqs, 16, None, seconds, 20 * int(seconds * 1000)))
+        return {"paced_1000": paced, "saturated": saturated}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--div", type=int, default=100, help="scale divisor: 1 full, 10, 100 (default)")
+    p.add_argument("--db", default="sqlite,pg", help="sqlite,pg (default both)")
+    p.add_argument(
+        "--pg-server",
+        default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
+    p.add_argument("--queries", type=int, default=20000, help="queries per pass (default 20000)")
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--http-seconds", type=float, default=5.0, help="0 skips the HTTP runs")
+    p.add_argument("--http-db", default="pg", help="which database serves HTTP (default pg)")
+    p.add_argument("--skip-baselines", action="store_true")
+    p.add_argument("--reuse", action="store_true", help="reuse our loaded databases if present")
+    p.add_argument("--profile", action="store_true", help="cProfile one loader+core pass")
+    p.add_argument("--scratch", type=Path, default=None, help="scratch dir (default: a new tmp)")
+    args = p.parse_args()
+
+    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="cg-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    print(f"scratch {scratch}", flush=True)
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "div": args.div,
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    result["baselines"] = baselines(scratch, args.div, args.queries, args.skip_baselines)
+    net = Network(scratch / "baselines" / "data" / f"s{args.div}", args.div)
+    result["sizes"] = {
+        "users": net.users,
+        "tokens": 2 * net.users,
+        "accounts": net.accounts,
+        "groups": sum(1 for _ in read_csv(net.data / "groups.csv")),
+        "memberships": sum(1 for _ in read_csv(net.data / "memberships.csv")),
+        "chargers": net.chargers,
+        "scope_links": sum(1 for _ in read_csv(net.data / "scope.csv")),
+    }
+    qs = queries(scratch, args.div, args.queries)
+    urls = {}
+    for kind in args.db.split(","):
+        url, load_s = build(kind, scratch, args.div, args.pg_server, args.reuse)
+        urls[kind] = url
+        print(f"{kind}: loaded in {load_s:.1f}s", flush=True)
+        prof = scratch / f"profile_{kind}.txt" if args.profile else None
+        direct, core = asyncio.run(measure_direct(url, qs, args.reps, prof))
+        result[kind] = {"load_s": load_s, **direct}
+        result["core"] = core
+        print(kind, json.dumps(direct["loader_core"]), flush=True)
+    print("core", json.dumps(result["core"]), flush=True)
+    if args.http_seconds > 0 and args.http_db in urls:
+        result["http"] = {
+            "db": args.http_db,
+            **measure_http(urls[args.http_db], qs, args.http_seconds),
+        }
+        print("http", json.dumps(result["http"]), flush=True)
+    base = result["baselines"]
+    if base:
+        ratios: dict[str, float] = {
+            "core_p99_over_dict_p99": result["core"]["p99_us"] / base["dict_tok"]["p99_us"],
+        }
+        if "pg" in result:
+            ratios["pg_p99_over_bare_sql_p99"] = (
+                result["pg"]["loader_core"]["p99_us"] / base["sql"]["pg_tok"]["p99_us"]
+            )
+        if "sqlite" in result:
+            ratios["sqlite_p99_over_bare_sql_p99"] = (
+                result["sqlite"]["loader_core"]["p99_us"] / base["sql"]["sqlite_tok"]["p99_us"]
+            )
+        result["ratios"] = ratios
+        print("ratios", json.dumps(ratios), flush=True)
+    out = scratch / f"decision_bench_s{args.div}.json"
+    out.write_text(json.dumps(result, indent=1))
+    print(f"results: {out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
