@@ -77,3 +77,46 @@ async def test_adding_a_member_of_another_account_shows_the_error_by_the_list(cl
     )
     assert response.status_code == 422
     assert re.search(r'id="e-user_ids">[^<]*cannot join', response.text)
+
+
+async def test_an_account_admin_adds_groups_only_where_the_operator_lets_it(client, uow) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        delegated = await make_account(s, world.operator, admins_may_create_groups=True)
+        admin = await make_user(s, world.operator, delegated, admin_of=(delegated,))
+    token = await console_login(client, world.operator, admin)
+    assert "+ Add Group" in (await client.get("/console/groups")).text
+    form = (await client.get("/console/groups/new")).text
+    assert 'value="all_accounts"' not in form
+    response = await client.post(
+        "/console/groups/new",
+        data={
+            "csrf_token": token,
+            "name": "Fleet",
+            "scope_kind": "account",
+            "account_id": delegated.id,
+        },
+    )
+    assert response.status_code == 303
+    async with uow() as s:
+        group = (await s.execute(select(UserGroup).where(UserGroup.name == "Fleet"))).scalar_one()
+        assert group.account_id == delegated.id
+
+
+async def test_without_delegation_an_account_admin_sees_no_add_group(client, uow) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        account = await make_account(s, world.operator)
+        admin = await make_user(s, world.operator, account, admin_of=(account,))
+    token = await console_login(client, world.operator, admin)
+    assert "+ Add Group" not in (await client.get("/console/groups")).text
+    response = await client.post(
+        "/console/groups/new",
+        data={
+            "csrf_token": token,
+            "name": "Fleet",
+            "scope_kind": "account",
+            "account_id": account.id,
+        },
+    )
+    assert response.status_code == 403

@@ -8,6 +8,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from chargegroups.account import service as accounts_service
 from chargegroups.console.pages.pickers import account_choices, member_choices, owner_choices
 from chargegroups.console.web import (
     FORM_ERRORS,
@@ -27,7 +28,7 @@ from chargegroups.errors import InvalidInput, NotPermitted
 from chargegroups.group import repository as group_repository
 from chargegroups.group import service
 from chargegroups.group.schemas import GroupIn, GroupPatch, MembersIn
-from chargegroups.kit.pagination import PageRequest
+from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
 from chargegroups.models.group import SCOPE_ACCOUNT, SCOPE_ALL_ACCOUNTS
 
 router = page_router("/groups")
@@ -73,6 +74,15 @@ def _scope_payload(values: dict[str, Any]) -> dict[str, Any]:
     return {"kind": SCOPE_ACCOUNT, "account_id": values["account_id"]}
 
 
+async def creatable_account_ids(db: Db, viewer: Viewer) -> set[str]:
+    """Accounts whose admins the operator lets create groups (G2), to offer "+ Add Group";
+    the service decides again on submit."""
+    if viewer.is_operator_admin or not viewer.is_account_admin:
+        return set()
+    page = await accounts_service.list_accounts(db, viewer.subject, PageRequest(limit=MAX_LIMIT))
+    return {v.account.id for v in page.items if v.account.admins_may_create_groups}
+
+
 async def _form_page(
     request: Request,
     db: Db,
@@ -84,6 +94,10 @@ async def _form_page(
 ) -> Response:
     account_id = form.get("account_id") or None
     scope_kind = form.get("scope_kind")
+    accounts = await account_choices(db, viewer.subject)
+    if not viewer.is_operator_admin:
+        creatable = await creatable_account_ids(db, viewer)
+        accounts = [(i, name) for i, name in accounts if i in creatable]
     return render(
         request,
         "group_form.html",
@@ -91,7 +105,7 @@ async def _form_page(
         viewer=viewer,
         form=form,
         group=group,
-        accounts=await account_choices(db, viewer.subject),
+        accounts=accounts,
         owners=await owner_choices(
             db, viewer.subject, account_id if scope_kind == SCOPE_ACCOUNT else None
         ),
@@ -117,6 +131,7 @@ async def list_groups(
         account_id=account_id or None,
     )
     accounts = await account_choices(db, viewer.subject)
+    creatable = await creatable_account_ids(db, viewer)
     owner_ids = [v.group.financial_owner_id for v in page.items if v.group.financial_owner_id]
     owners = await group_repository.users_by_id(db, owner_ids)
     return render(
@@ -127,6 +142,7 @@ async def list_groups(
         accounts=accounts,
         account_names=dict(accounts),
         owners=owners,
+        may_add=viewer.is_operator_admin or bool(creatable),
         filters={"scope": scope or "", "account_id": account_id or "", "cursor": cursor},
         active="groups",
     )
