@@ -145,7 +145,10 @@ async def test_operator_asks_why_a_driver_cannot_charge_at_a_private_charger(
 ) -> None:
     async with uow() as s:
         net = await make_network(s)
-    outsider = net.drivers[2]
+        outsider = net.drivers[2]
+        await add_member(
+            s, await make_group(s, net.operator, account=net.acme, name="Night shift"), outsider
+        )
     await sign_in(page, "northgrid", net.operator_admin.email)
     await open_from_nav(page, "Why (not)?")
     await page.get_by_label("Charger").select_option(label="Acme depot, bay 1 (ACME-DEPOT-01)")
@@ -154,4 +157,6 @@ async def test_operator_asks_why_a_driver_cannot_charge_at_a_private_charger(
     )
     await page.get_by_role("button", name="Explain").click()
     await expect(page.locator(".verdict")).to_contain_text("May not charge here")
+    night = page.get_by_role("row", name=re.compile("Night shift"))
+    await expect(night).to_contain_text("not in charger scope")
     await screenshot(page, "08-why-not")
