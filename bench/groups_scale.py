@@ -154,9 +154,11 @@ async def build(engine: AsyncEngine, members: int) -> dict[str, Any]:
                 [(new_id(), ids["operator"], ids["group"], r[0], "import", now) for r in in_group],
             )
         member_ids += [r[0] for r in rows]
-    async with engine.connect() as conn:
-        if not is_sqlite(str(engine.url)):
-            await conn.exec_driver_sql("ANALYZE")
+    async with engine.begin() as conn:  # committed: statistics from a rolled-back ANALYZE vanish
+        if is_sqlite(str(engine.url)):
+            # Fold the load's write-ahead log into the file now, not in the first timed write.
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await conn.exec_driver_sql("ANALYZE")
     ids["build_seconds"] = time.perf_counter() - started
     ids["sorted_members"] = sorted(member_ids[:members])
     ids["extra"] = member_ids[members:]

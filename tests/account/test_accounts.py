@@ -151,3 +151,14 @@ async def test_only_users_of_the_operator_become_account_admins(uow, client) -> 
         f"{API}/accounts/{acme.id}/admins", json={"user_id": elsewhere.admin.id}, headers=headers
     )
     assert (response.status_code, response.json()["code"]) == (422, "unknown_user")
+
+
+async def test_creating_an_account_twice_with_one_idempotency_key_creates_one(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = {**await bearer(s, world.admin), "Idempotency-Key": "acme-1"}
+    first = await client.post(f"{API}/accounts", json={"name": "Acme"}, headers=headers)
+    again = await client.post(f"{API}/accounts", json={"name": "Acme"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"

@@ -16,6 +16,7 @@ from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.kit.pagination import Page, PageRequest, paginate
+from chargegroups.kit.patch import reject_nulls
 from chargegroups.models import Account, AccountDomain, Grant, RatePlan, User
 from chargegroups.models.grant import ACCOUNT_ADMIN
 from chargegroups.user import service as users
@@ -160,9 +161,7 @@ async def update_account(
         raise NotPermitted(
             "Account admins may change only the account's name.", code="field_not_permitted"
         )
-    for key in ("name", "email_domains", "admins_may_create_groups"):
-        if key in changes and changes[key] is None:
-            raise InvalidInput(f"{key} cannot be null.", code="validation_error")
+    reject_nulls(changes, "name", "email_domains", "admins_may_create_groups")
     view = await get_account(session, subject, account_id)
     before: dict[str, Any] = {
         "name": account.name,

@@ -16,6 +16,7 @@ from chargegroups.charger.rules import revokes_access
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.group.service import visible_group
 from chargegroups.kit.pagination import Page, PageRequest, paginate
+from chargegroups.kit.patch import reject_nulls
 from chargegroups.kit.secrets import hash_password
 from chargegroups.models import Account, Charger, ChargerScope, RatePlan, UserGroup
 
@@ -118,9 +119,7 @@ async def update_charger(
         raise NotPermitted(
             "Account admins may change only a charger's access_mode.", code="field_not_permitted"
         )
-    for key in ("name", "access_mode", "connectors"):
-        if key in changes and changes[key] is None:
-            raise InvalidInput(f"{key} cannot be null.", code="validation_error")
+    reject_nulls(changes, "name", "access_mode", "connectors", "password")
     await _check_references(session, charger.operator_id, changes)
     before = snapshot(charger)
     password = changes.pop("password", None)

@@ -24,6 +24,7 @@ from chargegroups.group import repository
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.ids import new_id
 from chargegroups.kit.pagination import Page, PageRequest, paginate
+from chargegroups.kit.patch import reject_nulls
 from chargegroups.models import Account, GroupDiscount, GroupMembership, User, UserGroup
 from chargegroups.models.group import GLOBAL_SCOPE_KEY, SCOPE_ACCOUNT, SCOPE_ALL_ACCOUNTS
 
@@ -274,9 +275,7 @@ async def update_group(
             "A group's scope cannot change (G3); create a new group with the scope you need.",
             code="scope_immutable",
         )
-    for key in ("name", "description", "auto_assign", "pays_at"):
-        if key in changes and changes[key] is None:
-            raise InvalidInput(f"{key} cannot be null.", code="validation_error")
+    reject_nulls(changes, "name", "description", "auto_assign", "pays_at")
     _check_auto_assign(group.scope_kind, bool(changes.get("auto_assign", False)))
     if "financial_owner_id" in changes:
         await _check_financial_owner(

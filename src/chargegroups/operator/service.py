@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import SYSTEM, AuthSubject
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from chargegroups.kit.patch import reject_nulls
 from chargegroups.kit.secrets import hash_password
 from chargegroups.models import Account, Grant, Operator, RatePlan, User
 from chargegroups.models.grant import OPERATOR_ADMIN
@@ -116,9 +117,7 @@ async def update_operator(
     if not subject.is_operator_admin:
         raise NotPermitted("Only operator admins change operator settings.")
     operator = await get_operator(session, subject)
-    for key in ("name", "self_signup_enabled", "auth_cache_ttl_seconds", "timezone"):
-        if key in changes and changes[key] is None:
-            raise InvalidInput(f"{key} cannot be null.", code="validation_error")
+    reject_nulls(changes, "name", "self_signup_enabled", "auth_cache_ttl_seconds", "timezone")
     if "timezone" in changes:
         try:
             ZoneInfo(changes["timezone"])

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.charger.revocation import access_revoked
-from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from chargegroups.errors import Conflict, NotFound, NotPermitted
 from chargegroups.group import repository as groups
 from chargegroups.kit.clock import utcnow
+from chargegroups.kit.patch import reject_nulls
 from chargegroups.models import DriverToken, User, UserGroup
 
 
@@ -67,9 +68,7 @@ async def update_user(
     user = await _user(session, subject, user_id, self_ok=False)
     if not subject.is_operator_admin:
         raise NotPermitted("Only operator admins block or rename users.", code="not_permitted")
-    for key in ("name", "blocked"):
-        if key in changes and changes[key] is None:
-            raise InvalidInput(f"{key} cannot be null.", code="validation_error")
+    reject_nulls(changes, "name", "blocked")
     before = {key: getattr(user, key) for key in changes}
     newly_blocked = changes.get("blocked") is True and not user.blocked
     for key, value in changes.items():
@@ -158,8 +157,7 @@ async def update_token(
     if token is None:
         raise NotFound("No such token.")
     user = await _user(session, subject, token.user_id, self_ok=False)
-    if "blocked" in changes and changes["blocked"] is None:
-        raise InvalidInput("blocked cannot be null.", code="validation_error")
+    reject_nulls(changes, "blocked")
     before = {"blocked": token.blocked, "expires_at": _iso(token.expires_at)}
     revokes = (changes.get("blocked") is True and not token.blocked) or (
         changes.get("expires_at") is not None
