@@ -70,6 +70,7 @@ async def test_the_decision_can_be_asked_for_a_user_at_a_given_instant(uow, clie
     body = response.json()
     assert body["allowed"] is True and body["token_uid"] is None
     assert body["rate_plan"] is None
+    assert body["explanation"][1].startswith("No rate plan applies here (D4)")
     assert body["cache_expires_at"] == "2030-01-01T00:15:00+00:00"
 
 

@@ -70,6 +70,14 @@ class DecisionOut(BaseModel):
     @classmethod
     def build(cls, decision: Decision) -> DecisionOut:
         body = decision_to_dict(decision)
+        explanation = explain(decision)
         if decision.rate_plan == NO_RATE_PLAN:
             body["rate_plan"] = None
-        return cls.model_validate({**body, "explanation": explain(decision)})
+            plan_line = f"Rate plan: {NO_RATE_PLAN.summary} (version 0)."
+            explanation = [_NO_PLAN_TEXT if line == plan_line else line for line in explanation]
+        return cls.model_validate({**body, "explanation": explanation})
+
+
+_NO_PLAN_TEXT = (
+    "No rate plan applies here (D4): none on the charger, its owning account or the operator."
+)
