@@ -143,3 +143,16 @@ async def test_a_change_is_committed_before_its_response_is_sent(uow, app_settin
     await app(scope, receive, send)
     await app.state.engine.dispose()
     assert seen_at_response_start == ["Committed first"]
+
+
+async def test_nul_characters_in_text_are_refused_and_change_nothing(uow, client) -> None:
+    """NUL passes JSON but PostgreSQL cannot store it: refused on both databases alike."""
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    response = await client.patch(
+        "/api/v1/operator", json={"name": "bad\u0000name"}, headers=headers
+    )
+    assert_problem(response, 422, "validation_error")
+    after = await client.get("/api/v1/operator", headers=headers)
+    assert after.json()["name"] == world.operator.name

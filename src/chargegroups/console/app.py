@@ -2,90 +2,85 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
-
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from chargegroups import errors
 from chargegroups.auth import service as auth_service
-from chargegroups.auth.subject import AuthSubject
 from chargegroups.config import Settings
-from chargegroups.console.csrf import FIELD, check_csrf, csrf_token
+from chargegroups.console.csrf import FIELD, check_csrf
+from chargegroups.console.pages import PAGE_ROUTERS
+from chargegroups.console.web import (
+    HERE,
+    SESSION_TOKEN_KEY,
+    CurrentViewer,
+    Db,
+    FormState,
+    LoginRequired,
+    console_db,
+    console_url,
+    redirect,
+    render,
+    templates,
+)
 from chargegroups.kit.clock import utcnow
-from chargegroups.user import profile
+from chargegroups.rest.problems import status_of
+from chargegroups.user import service as users
 
-HERE = Path(__file__).parent
-SESSION_TOKEN_KEY = "token"  # noqa: S105 (a session key name)
+__all__ = ["console_db", "console_url", "create_console", "redirect", "render", "templates"]
+
 CONSOLE_SESSION_SECONDS = 12 * 3600
-
-templates = Jinja2Templates(directory=HERE / "templates")
-
-
-class LoginRequired(Exception):
-    """Raised by pages that need a signed-in user; answered with a redirect to the login page."""
+ERROR_TITLES = {403: "Not permitted", 404: "Not found", 405: "Not allowed", 409: "Conflict"}
 
 
-@asynccontextmanager
-async def console_db(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session, session.begin():
-        yield session
-
-
-async def current_subject(request: Request, session: AsyncSession) -> AuthSubject:
-    token = request.session.get(SESSION_TOKEN_KEY)
-    if not isinstance(token, str):
-        raise LoginRequired
-    try:
-        return await auth_service.authenticate(session, token)
-    except errors.Unauthenticated:
-        request.session.pop(SESSION_TOKEN_KEY, None)
-        raise LoginRequired from None
-
-
-def console_url(request: Request, path: str) -> str:
-    """A console path made absolute under wherever the console is mounted."""
-    return str(request.scope.get("root_path", "")) + path
-
-
-def redirect(request: Request, path: str) -> Response:
-    return RedirectResponse(console_url(request, path), status_code=303)
-
-
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    context.setdefault("url", lambda path: console_url(request, path))
-    context.setdefault("csrf_field", FIELD)
-    context.setdefault("csrf_token", csrf_token(request))
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+def error_page(request: Request, status: int, message: str) -> Response:
+    title = ERROR_TITLES.get(status, "Something is not right")
+    return render(request, "error.html", status, title=title, message=message, status=status)
 
 
 def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     console.state.sessionmaker = sessionmaker
+    console.state.settings = settings
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @console.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> Response:
         return redirect(request, "/login")
 
-    @console.exception_handler(errors.NotFound)
-    async def _not_found(request: Request, exc: errors.NotFound) -> Response:
-        return render(request, "error.html", 404, title="Not found", message=exc.detail)
+    @console.exception_handler(errors.ChargeGroupsError)
+    async def _service_error(request: Request, exc: errors.ChargeGroupsError) -> Response:
+        # NotFound is also what another account's object looks like (R3): the same 404 page.
+        return error_page(request, status_of(exc), exc.detail)
 
-    @console.exception_handler(errors.NotPermitted)
-    async def _not_permitted(request: Request, exc: errors.NotPermitted) -> Response:
-        return render(request, "error.html", 403, title="Not permitted", message=exc.detail)
+    @console.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, _: RequestValidationError) -> Response:
+        return error_page(request, 422, "The address or the form is not valid.")
+
+    @console.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_page(request, 404, "There is no such page.")
+        return error_page(request, exc.status_code, str(exc.detail))
+
+    @console.exception_handler(IntegrityError)
+    async def _integrity(request: Request, _: IntegrityError) -> Response:
+        return error_page(request, 409, "The change conflicts with another one; reload and retry.")
+
+    @console.exception_handler(StaleDataError)
+    async def _stale(request: Request, _: StaleDataError) -> Response:
+        return error_page(request, 409, "Someone else changed this meanwhile; reload and retry.")
 
     @console.get("/login", response_class=HTMLResponse, name="login_page")
     async def login_page(request: Request) -> Response:
-        return render(request, "login.html", form={}, error=None)
+        return render(request, "login.html", error=None)
 
     @console.post("/login", response_class=HTMLResponse)
     async def login_submit(request: Request) -> Response:
@@ -103,7 +98,11 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
                 )
         except errors.Unauthenticated:
             return render(
-                request, "login.html", 401, form=values, error="Wrong operator, email or password."
+                request,
+                "login.html",
+                401,
+                form=FormState(values=values),
+                error="Wrong operator, email or password.",
             )
         request.session.clear()
         request.session[SESSION_TOKEN_KEY] = user_token.token
@@ -121,11 +120,14 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
         return redirect(request, "/login")
 
     @console.get("/", response_class=HTMLResponse, name="home")
-    async def home(request: Request) -> Response:
-        async with console_db(request) as session:
-            subject = await current_subject(request, session)
-            me = await profile.me(session, subject)
-        return render(request, "home.html", me=me, subject=subject, now=utcnow())
+    async def home(request: Request, db: Db, viewer: CurrentViewer) -> Response:
+        tokens = await users.list_tokens(db, viewer.subject, viewer.subject.user_id)
+        return render(
+            request, "home.html", viewer=viewer, tokens=tokens, active="home", now=utcnow()
+        )
+
+    for router in PAGE_ROUTERS:
+        console.include_router(router)
 
     from chargegroups.console.public import register_public_pages  # imports this module
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -94,6 +94,15 @@ def install(app: FastAPI) -> None:
         # database kept one winner; the loser learns it conflicted.
         log.info("integrity conflict: %s", exc.orig)
         return problem(409, "conflict", "Conflict", "The change conflicts with another one.")
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store (a NUL character, a number out of range) that no
+        # schema caught: the transaction is rolled back and the client told, never a 500.
+        log.info("data error: %s", exc.orig)
+        return problem(
+            422, "invalid_value", "Invalid input", "A value in the request cannot be stored."
+        )
 
     @app.exception_handler(StaleDataError)
     async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
