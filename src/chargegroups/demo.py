@@ -1,28 +1,53 @@
-"""A small, realistic demo network: one operator, two customer accounts, drivers, chargers."""
+"""A small, realistic demo network, built through the same services as the API.
+
+One operator with two rate plans, two customer accounts (Acme Logistics with a van pool that
+Acme pays for and a 20 % depot discount; Northwind Offices), drivers with RFID tokens, a private
+depot charger and a public street charger.
+"""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.account import service as account_service
+from chargegroups.auth.service import subject_for
+from chargegroups.charger import service as charger_service
+from chargegroups.group import service as group_service
 from chargegroups.kit.secrets import hash_password
-from chargegroups.models import (
-    Account,
-    AccountDomain,
-    Charger,
-    ChargerScope,
-    DriverToken,
-    Grant,
-    GroupMembership,
-    Operator,
-    User,
-    UserGroup,
-)
-from chargegroups.models.grant import ACCOUNT_ADMIN
-from chargegroups.operator.service import create_operator
-from chargegroups.user.rules import new_parent_id_tag, normalize_email
+from chargegroups.models import Operator, User
+from chargegroups.onboarding.importer import import_members
+from chargegroups.operator.service import create_operator, update_operator
+from chargegroups.rate_plan import service as rate_plan_service
+from chargegroups.rate_plan.rules import Discount, terms_from_dict
 
 DEMO_PASSWORD = "chargegroups-demo"  # noqa: S105 (published demo credentials)
+
+STANDARD_TERMS = {
+    "currency": "EUR",
+    "vat_percent": "21",
+    "energy": {"kind": "fixed", "price_per_kwh": "0.45"},
+    "connection_fee": "0.50",
+}
+# PRODUCT.md's worked example "Depot".
+DEPOT_TERMS = {
+    "currency": "EUR",
+    "vat_percent": "21",
+    "energy": {"kind": "fixed", "price_per_kwh": "0.40"},
+    "connection_fee": "1.00",
+    "idle_fee": {"per_minute": "0.10", "grace_minutes": 15},
+}
+
+ACME_MEMBERS = """email,name,token_uid
+fleet.admin@acme.example,Frank Fleet,DEMO0000
+dana.driver@acme.example,Dana Driver,DEMO0001
+li.wei@acme.example,Li Wei,DEMO0002
+"""
+NORTHWIND_MEMBERS = """email,name,token_uid
+sam.smith@northwind.example,Sam Smith,DEMO0003
+"""
 
 
 async def load_demo(session: AsyncSession, *, slug: str, if_empty: bool) -> str:
@@ -36,111 +61,95 @@ async def load_demo(session: AsyncSession, *, slug: str, if_empty: bool) -> str:
         admin_password=DEMO_PASSWORD,
         admin_name="Olivia Operator",
     )
-    op = created.operator
+    operator = await subject_for(session, created.admin)
 
-    async def account(name: str, domain: str) -> Account:
-        acc = Account(operator_id=op.id, name=name, name_normalized=name.lower())
-        session.add(acc)
-        await session.flush()
-        session.add(AccountDomain(operator_id=op.id, account_id=acc.id, domain=domain))
-        return acc
-
-    async def user(acc: Account, email: str, name: str) -> User:
-        u = User(
-            operator_id=op.id,
-            account_id=acc.id,
-            email=email,
-            email_normalized=normalize_email(email),
-            name=name,
-            password_hash=hash_password(DEMO_PASSWORD),
-            parent_id_tag=new_parent_id_tag(),
-        )
-        session.add(u)
-        await session.flush()
-        return u
-
-    acme = await account("Acme Logistics", "acme.example")
-    northwind = await account("Northwind Offices", "northwind.example")
-    acme_admin = await user(acme, "fleet.admin@acme.example", "Frank Fleet")
-    session.add(
-        Grant(
-            operator_id=op.id,
-            user_id=acme_admin.id,
-            role=ACCOUNT_ADMIN,
-            account_id=acme.id,
-            scope_id=acme.id,
-        )
+    standard = await rate_plan_service.create_plan(
+        session, operator, name="Standard", terms=terms_from_dict(STANDARD_TERMS)
     )
-    drivers = [
-        await user(acme, "dana.driver@acme.example", "Dana Driver"),
-        await user(acme, "li.wei@acme.example", "Li Wei"),
-        await user(northwind, "sam.smith@northwind.example", "Sam Smith"),
-    ]
-    vans = UserGroup(
-        operator_id=op.id,
+    depot = await rate_plan_service.create_plan(
+        session, operator, name="Depot", terms=terms_from_dict(DEPOT_TERMS)
+    )
+    await update_operator(session, operator, {"default_rate_plan_id": standard.plan.id})
+
+    acme = await account_service.create_account(
+        session,
+        operator,
+        name="Acme Logistics",
+        email_domains=["acme.example"],
+        default_rate_plan_id=depot.plan.id,
+        admins_may_create_groups=True,
+    )
+    northwind = await account_service.create_account(
+        session, operator, name="Northwind Offices", email_domains=["northwind.example"]
+    )
+    acme_people = await import_members(session, operator.actor, acme.account, ACME_MEMBERS)
+    await import_members(session, operator.actor, northwind.account, NORTHWIND_MEMBERS)
+    fleet_admin_id, *acme_driver_ids = [row.user_id for row in acme_people.rows]
+    await account_service.add_admin(session, operator, acme.account.id, fleet_admin_id)
+
+    vans = await group_service.create_group(
+        session,
+        operator,
         name="Acme van pool",
-        name_normalized="acme van pool",
-        description="Drivers of Acme's delivery vans",
-        scope_kind="account",
-        account_id=acme.id,
-        scope_key=acme.id,
+        description="Drivers of Acme's delivery vans; Acme pays at its depot.",
+        account_id=acme.account.id,
         auto_assign=True,
-        financial_owner_id=acme_admin.id,
+        financial_owner_id=fleet_admin_id,
         pays_at="scoped_chargers",
     )
-    staff = UserGroup(
-        operator_id=op.id,
+    await group_service.create_group(
+        session,
+        operator,
         name="Network staff",
-        name_normalized="network staff",
-        description="Operator employees",
-        scope_kind="all_accounts",
+        description="The operator's own employees.",
         account_id=None,
-        scope_key="*",
     )
-    session.add_all([vans, staff])
-    await session.flush()
-    for driver in drivers[:2]:
-        session.add(
-            GroupMembership(operator_id=op.id, group_id=vans.id, user_id=driver.id, source="manual")
-        )
-    depot = Charger(
-        operator_id=op.id,
+    await group_service.add_members(session, operator, vans.group.id, acme_driver_ids)
+    await rate_plan_service.set_discount(
+        session, operator, depot.plan.id, vans.group.id, Discount.percent(Decimal("20"))
+    )
+    await rate_plan_service.set_delegation(
+        session,
+        operator,
+        acme.account.id,
+        rate_plan_ids=[depot.plan.id],
+        max_percent=Decimal("25"),
+        free_allowed=False,
+    )
+
+    depot_charger = await charger_service.create_charger(
+        session,
+        operator,
+        password=DEMO_PASSWORD,
         charge_point_id="ACME-DEPOT-1",
         name="Acme depot bay 1",
         site="Acme depot",
-        account_id=acme.id,
+        account_id=acme.account.id,
         access_mode="private",
         connectors=2,
-        password_hash=hash_password(DEMO_PASSWORD),
     )
-    street = Charger(
-        operator_id=op.id,
+    await charger_service.create_charger(
+        session,
+        operator,
+        password=DEMO_PASSWORD,
         charge_point_id="CITY-STREET-7",
         name="Main street 7",
         site="City centre",
+        account_id=None,
         access_mode="public",
         connectors=2,
-        password_hash=hash_password(DEMO_PASSWORD),
     )
-    session.add_all([depot, street])
-    await session.flush()
-    session.add(ChargerScope(operator_id=op.id, charger_id=depot.id, group_id=vans.id))
-    for index, driver in enumerate(drivers, start=1):
-        uid = f"DEMO{index:04d}"
-        session.add(
-            DriverToken(
-                operator_id=op.id,
-                user_id=driver.id,
-                uid=uid,
-                uid_normalized=uid.lower(),
-                type="rfid",
-            )
-        )
+    await charger_service.add_to_scope(session, operator, depot_charger.id, vans.group.id)
+
+    # Imported members have no password (they would be invited); the demo signs them in.
+    demo_hash = hash_password(DEMO_PASSWORD)
+    for user in (await session.execute(select(User).where(User.password_hash.is_(None)))).scalars():
+        user.password_hash = demo_hash
     await session.flush()
     return (
-        f"Demo network loaded. Sign in at /console with operator '{slug}' and password "
-        f"'{DEMO_PASSWORD}' as admin@{slug}.example (operator admin), "
+        f"Demo network loaded. Sign in at http://127.0.0.1:8000/console with operator '{slug}' "
+        f"and password '{DEMO_PASSWORD}' as admin@{slug}.example (operator admin), "
         "fleet.admin@acme.example (account admin of Acme) or dana.driver@acme.example (driver). "
-        "Chargers ACME-DEPOT-1 (private) and CITY-STREET-7 (public) accept OCPP with the same "
-        "password; driver tokens DEMO0001..DEMO0003."
+        "Chargers ACME-DEPOT-1 (private, Acme van pool) and CITY-STREET-7 (public) accept OCPP "
+        "with the same password; driver tokens DEMO0001..DEMO0003."
     )

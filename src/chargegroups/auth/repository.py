@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.models import AccessToken, Grant, Operator, User
-from chargegroups.models.grant import ACCOUNT_ADMIN, OPERATOR_ADMIN
 
 
 async def find_user_for_login(
@@ -36,14 +35,36 @@ async def find_live_token(
     return None if row is None else (row[0], row[1])
 
 
-async def grants_of(session: AsyncSession, user_id: str) -> list[Grant]:
-    stmt = select(Grant).where(Grant.user_id == user_id)
-    return list((await session.execute(stmt)).scalars())
+SubjectRow = tuple[str, str, str, bool, str | None, str | None]
 
 
-def split_grants(grants: list[Grant]) -> tuple[bool, frozenset[str]]:
-    is_operator_admin = any(g.role == OPERATOR_ADMIN for g in grants)
-    account_ids = frozenset(
-        g.account_id for g in grants if g.role == ACCOUNT_ADMIN and g.account_id is not None
+def _subject_rows_query() -> Select[str, str, str, bool, str, str | None]:
+    """(user id, operator id, account id, blocked, role, granted account id) per grant; one row
+    with role None for a user without grants."""
+    return select(
+        User.id, User.operator_id, User.account_id, User.blocked, Grant.role, Grant.account_id
+    ).outerjoin(Grant, Grant.user_id == User.id)
+
+
+async def live_token_subject_rows(
+    session: AsyncSession, token_hash: str, now: datetime
+) -> list[SubjectRow]:
+    """The holder of a live token with its grants, in one round trip (every request pays it);
+    no rows for an unknown, expired or revoked token."""
+    stmt = (
+        _subject_rows_query()
+        .join(AccessToken, AccessToken.user_id == User.id)
+        .where(
+            AccessToken.token_hash == token_hash,
+            AccessToken.revoked_at.is_(None),
+            or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now),
+        )
     )
-    return is_operator_admin, account_ids
+    rows: list[SubjectRow] = list((await session.execute(stmt)).all())
+    return rows
+
+
+async def user_subject_rows(session: AsyncSession, user_id: str) -> list[SubjectRow]:
+    stmt = _subject_rows_query().where(User.id == user_id)
+    rows: list[SubjectRow] = list((await session.execute(stmt)).all())
+    return rows

@@ -15,6 +15,7 @@ from chargegroups.errors import NotFound, Unauthenticated
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.secrets import hash_token, new_token, verify_password
 from chargegroups.models import AccessToken, User
+from chargegroups.models.grant import ACCOUNT_ADMIN, OPERATOR_ADMIN
 from chargegroups.user.rules import normalize_email
 
 LOGIN_FAILED = "Invalid credentials."
@@ -65,25 +66,27 @@ async def issue_token(
 
 
 async def authenticate(session: AsyncSession, token: str) -> AuthSubject:
-    found = await repository.find_live_token(session, hash_token(token), utcnow())
-    if found is None:
+    rows = await repository.live_token_subject_rows(session, hash_token(token), utcnow())
+    if not rows or rows[0][3]:  # unknown, expired, revoked, or its user is blocked
         raise Unauthenticated("Missing, expired or revoked credentials.")
-    _, user = found
-    if user.blocked:
-        raise Unauthenticated("Missing, expired or revoked credentials.")
-    return await subject_for(session, user)
+    return _subject(rows)
 
 
 async def subject_for(session: AsyncSession, user: User) -> AuthSubject:
-    is_operator_admin, admin_account_ids = repository.split_grants(
-        await repository.grants_of(session, user.id)
-    )
+    """The subject of a user already known (console flows, tests), with its current grants."""
+    return _subject(await repository.user_subject_rows(session, user.id))
+
+
+def _subject(rows: list[repository.SubjectRow]) -> AuthSubject:
+    user_id, operator_id, account_id = rows[0][:3]
     return AuthSubject(
-        user_id=user.id,
-        operator_id=user.operator_id,
-        account_id=user.account_id,
-        is_operator_admin=is_operator_admin,
-        admin_account_ids=admin_account_ids,
+        user_id=user_id,
+        operator_id=operator_id,
+        account_id=account_id,
+        is_operator_admin=any(role == OPERATOR_ADMIN for *_, role, _ in rows),
+        admin_account_ids=frozenset(
+            granted for *_, role, granted in rows if role == ACCOUNT_ADMIN and granted
+        ),
     )
 
 
