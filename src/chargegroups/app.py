@@ -37,7 +37,9 @@ log = logging.getLogger("chargegroups")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
+    # Starlette matches routes in order; the hot path (a decision per request) comes first.
     feature_routers = (
+        decision_router,
         auth_router,
         operator_router,
         audit_router,
@@ -49,7 +51,6 @@ def api_router() -> APIRouter:
         billing_router,
         session_router,
         ocpp_connection_router,
-        decision_router,
         rate_plan_router,
         delegation_router,
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.models import AccessToken, Grant, Operator, User
@@ -37,34 +37,34 @@ async def find_live_token(
 
 SubjectRow = tuple[str, str, str, bool, str | None, str | None]
 
+# (user id, operator id, account id, blocked, role, granted account id), one row per grant and
+# one with role None for a user without grants. Built once: every request authenticates, and
+# constructing the statement costs more than running it.
+_SUBJECT_ROWS = select(
+    User.id, User.operator_id, User.account_id, User.blocked, Grant.role, Grant.account_id
+).outerjoin(Grant, Grant.user_id == User.id)
 
-def _subject_rows_query() -> Select[str, str, str, bool, str, str | None]:
-    """(user id, operator id, account id, blocked, role, granted account id) per grant; one row
-    with role None for a user without grants."""
-    return select(
-        User.id, User.operator_id, User.account_id, User.blocked, Grant.role, Grant.account_id
-    ).outerjoin(Grant, Grant.user_id == User.id)
+_LIVE_TOKEN_SUBJECT_ROWS = _SUBJECT_ROWS.join(AccessToken, AccessToken.user_id == User.id).where(
+    AccessToken.token_hash == bindparam("token_hash"),
+    AccessToken.revoked_at.is_(None),
+    or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > bindparam("now")),
+)
+
+_USER_SUBJECT_ROWS = _SUBJECT_ROWS.where(User.id == bindparam("user_id"))
 
 
 async def live_token_subject_rows(
     session: AsyncSession, token_hash: str, now: datetime
 ) -> list[SubjectRow]:
-    """The holder of a live token with its grants, in one round trip (every request pays it);
-    no rows for an unknown, expired or revoked token."""
-    stmt = (
-        _subject_rows_query()
-        .join(AccessToken, AccessToken.user_id == User.id)
-        .where(
-            AccessToken.token_hash == token_hash,
-            AccessToken.revoked_at.is_(None),
-            or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now),
-        )
-    )
-    rows: list[SubjectRow] = list((await session.execute(stmt)).all())
+    """The holder of a live token with its grants, in one round trip; no rows for an unknown,
+    expired or revoked token."""
+    result = await session.execute(_LIVE_TOKEN_SUBJECT_ROWS, {"token_hash": token_hash, "now": now})
+    rows: list[SubjectRow] = list(result.all())
     return rows
 
 
 async def user_subject_rows(session: AsyncSession, user_id: str) -> list[SubjectRow]:
-    stmt = _subject_rows_query().where(User.id == user_id)
-    rows: list[SubjectRow] = list((await session.execute(stmt)).all())
+    rows: list[SubjectRow] = list(
+        (await session.execute(_USER_SUBJECT_ROWS, {"user_id": user_id})).all()
+    )
     return rows

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.decision.loader import normalize_token_uid
 from chargegroups.models import Charger, DriverToken, User
+
+# Built once: POST /decisions runs one of these per request.
+_CHARGER_BY_ID = select(Charger).where(
+    Charger.operator_id == bindparam("operator_id"), Charger.id == bindparam("key")
+)
+_CHARGER_BY_CHARGE_POINT_ID = select(Charger).where(
+    Charger.operator_id == bindparam("operator_id"), Charger.charge_point_id == bindparam("key")
+)
 
 
 async def find_charger(
@@ -16,12 +24,10 @@ async def find_charger(
     charger_id: str | None = None,
     charge_point_id: str | None = None,
 ) -> Charger | None:
-    stmt = select(Charger).where(Charger.operator_id == operator_id)
-    if charger_id is not None:
-        stmt = stmt.where(Charger.id == charger_id)
-    else:
-        stmt = stmt.where(Charger.charge_point_id == charge_point_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    stmt = _CHARGER_BY_ID if charger_id is not None else _CHARGER_BY_CHARGE_POINT_ID
+    key = charger_id if charger_id is not None else charge_point_id
+    result = await session.execute(stmt, {"operator_id": operator_id, "key": key})
+    return result.scalar_one_or_none()
 
 
 async def token_owner(
