@@ -14,6 +14,7 @@ from chargegroups.auth.subject import AuthSubject
 from chargegroups.config import Settings
 from chargegroups.errors import Unauthenticated
 from chargegroups.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from chargegroups.rest.params import CursorParam
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -60,7 +61,7 @@ async def get_subject(
 
 def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: CursorParam = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, cursor=cursor)
 

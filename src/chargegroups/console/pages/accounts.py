@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -34,10 +34,10 @@ from chargegroups.onboarding import service as onboarding
 from chargegroups.onboarding.schemas import InvitationIn, JoinLinkIn
 from chargegroups.rate_plan import service as rate_plans
 from chargegroups.rate_plan.discount_schemas import DelegationIn
+from chargegroups.rest.params import CursorParam as Cursor
+from chargegroups.rest.params import PathId as Id
 
 router = page_router("/accounts")
-Id = Annotated[str, Path(min_length=1, max_length=36)]
-Cursor = Annotated[str | None, Query(max_length=200)]
 FIELDS_BY_CODE = {
     "email_exists": "email",
     "invalid_email": "email",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -28,9 +28,9 @@ from chargegroups.console.web import (
 from chargegroups.group import service as groups
 from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
 from chargegroups.rate_plan import service as rate_plans
+from chargegroups.rest.params import PathId as Id
 
 router = page_router("/chargers")
-Id = Annotated[str, Path(min_length=1, max_length=36)]
 ACCESS_MODES = [
     ("public", "Public — any driver with a valid token"),
     ("private", "Private — only members of a group in its scope"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -30,10 +30,10 @@ from chargegroups.group import service
 from chargegroups.group.schemas import GroupIn, GroupPatch, MembersIn
 from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
 from chargegroups.models.group import SCOPE_ACCOUNT, SCOPE_ALL_ACCOUNTS
+from chargegroups.rest.params import CursorParam as Cursor
+from chargegroups.rest.params import PathId as GroupId
 
 router = page_router("/groups")
-GroupId = Annotated[str, Path(min_length=1, max_length=36)]
-Cursor = Annotated[str | None, Query(max_length=200)]
 FIELDS_BY_CODE = {
     "name_taken": "name",
     "auto_assign_global": "auto_assign",

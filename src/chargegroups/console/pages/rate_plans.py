@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -29,9 +29,9 @@ from chargegroups.kit.pagination import MAX_LIMIT, PageRequest
 from chargegroups.rate_plan import service
 from chargegroups.rate_plan.rules import Discount, summary
 from chargegroups.rate_plan.schemas import DiscountIn
+from chargegroups.rest.params import PathId as Id
 
 router = page_router("/rate-plans")
-Id = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 def discount_label(percent: Decimal | None, free: bool) -> str:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from chargegroups.billing import render as exports
 from chargegroups.billing import service
 from chargegroups.console.web import CurrentViewer, Db, flash, page_router, redirect, render
 from chargegroups.kit.pagination import PageRequest
+from chargegroups.rest.params import PathId as Id
 
 router = page_router("/statements")
-Id = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 @router.get("")

@@ -28,11 +28,11 @@ from chargegroups.errors import NotPermitted
 from chargegroups.group import repository as group_repository
 from chargegroups.kit.pagination import PageRequest
 from chargegroups.onboarding import service as onboarding
+from chargegroups.rest.params import PathId as Id
 from chargegroups.user import service
 from chargegroups.user.schemas import TokenIn, TokenPatch, UserPatch
 
 router = page_router("/users")
-Id = Annotated[str, Path(min_length=1, max_length=36)]
 TOKEN_TYPES = [("rfid", "RFID card"), ("app", "App"), ("emaid", "eMAID (contract id)")]
 FIELDS_BY_CODE = {"token_uid_taken": "uid", "already_member": "account_id"}
 
