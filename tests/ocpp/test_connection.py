@@ -11,12 +11,13 @@ import httpx
 import pytest
 import websockets
 from ocpp.v16 import call as call16
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.typing import Subprotocol
 
 from chargegroups.charger.revocation import access_revoked
-from chargegroups.models import GroupMembership, Operator
+from chargegroups.decision.service import decide_for_token
+from chargegroups.kit.clock import utcnow
+from chargegroups.models import Charger, Operator
 from chargegroups.ocpp.simulator import basic_auth, connected, endpoint, open_socket
 from tests.fixtures import factories as f
 from tests.fixtures.factories import PASSWORD, bearer
@@ -147,16 +148,26 @@ async def test_reconnecting_charger_replaces_its_old_connection(
 async def test_removing_a_membership_sends_clear_cache_to_connected_chargers(
     ocpp_url: str, network: Network, uow: Uow, version: str
 ) -> None:
-    async with connected(ocpp_url, network.private.charge_point_id, PASSWORD, version) as cp:
-        # What the membership service does when it removes a member (D8).
-        async with uow() as s:
-            await s.execute(
-                delete(GroupMembership).where(GroupMembership.user_id == network.member.id)
-            )
-            access_revoked(s, operator_id=network.operator_id, charger_ids=[network.private.id])
+    """The account admin removes the driver from its group over the API; the private charger,
+    which may have cached the driver's access, is told to clear its cache (D8) and from then on
+    the driver is refused there."""
+    async with uow() as s:
+        headers = await bearer(s, network.account_admin)
+    path = f"/api/v1/groups/{network.group_id}/members/{network.member.id}"
+    async with (
+        httpx.AsyncClient(base_url=http_base(ocpp_url)) as http,
+        connected(ocpp_url, network.private.charge_point_id, PASSWORD, version) as cp,
+    ):
+        assert (await http.delete(path, headers=headers)).status_code == 204
         await asyncio.wait_for(cp.cleared.wait(), 10)
 
     assert cp.cleared.is_set()
+    async with uow() as s:
+        charger = await s.get_one(Charger, network.private.id)
+        decision = await decide_for_token(
+            s, charger=charger, token_uid=network.member_token, at=utcnow()
+        )
+    assert decision.reason == "not_in_scope"
 
 
 async def test_clear_cache_reaches_only_the_chargers_concerned(
