@@ -14,14 +14,13 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chargegroups import migrate
 from chargegroups.app import create_app
 from chargegroups.config import Settings
-from chargegroups.database import create_engine, create_sessionmaker, is_sqlite, unit_of_work
+from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
 from chargegroups.models import Base
 
 POSTGRES_URL = os.environ.get("CHARGEGROUPS_TEST_DATABASE_URL")
@@ -87,13 +86,11 @@ async def _empty_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
     if "engine" not in request.fixturenames:
         return
     engine: AsyncEngine = request.getfixturevalue("engine")
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    # DELETE, children first: on the few rows a test leaves it is far cheaper than TRUNCATE,
+    # which takes an exclusive lock and new files for every table.
     async with engine.begin() as conn:
-        if is_sqlite(str(engine.url)):
-            for table in tables:
-                await conn.execute(text(f'DELETE FROM "{table}"'))
-        else:
-            await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
 
 
 @pytest.fixture
