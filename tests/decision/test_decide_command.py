@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from chargegroups.cli import app
 from tests.fixtures.factories import (
     add_member,
-    add_to_scope,
+    link_scope,
     make_charger,
     make_driver_token,
     make_group,
@@ -38,7 +38,7 @@ async def test_decide_prints_the_decision_with_trace_and_explanation(cli_env, uo
         charger = await make_charger(
             s, world.operator, access_mode="private", charge_point_id="CP-9"
         )
-        await add_to_scope(s, charger, fleet)
+        await link_scope(s, charger, fleet)
     args = ["decide", "--operator", "cli-op", "--charger", "CP-9", "--token", token.uid]
     result = await asyncio.to_thread(cli_env.invoke, app, args)
     assert result.exit_code == 0, result.output

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.fixtures.factories import (
     add_member,
-    add_to_scope,
     bearer,
+    link_scope,
     make_account,
     make_charger,
     make_driver_token,
@@ -33,7 +33,7 @@ async def test_an_operator_admin_gets_the_full_decision_with_trace_and_explanati
         await add_member(s, fleet, driver)
         await set_discount(s, plan, fleet, percent="20")
         charger = await make_charger(s, world.operator, access_mode="private", rate_plan_id=plan.id)
-        await add_to_scope(s, charger, fleet)
+        await link_scope(s, charger, fleet)
         headers = await bearer(s, world.admin)
     response = await client.post(
         URL,

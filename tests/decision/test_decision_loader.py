@@ -14,7 +14,7 @@ from chargegroups.rate_plan.repository import rate_plan_at_charger
 from chargegroups.rate_plan.rules import Discount
 from tests.fixtures.factories import (
     add_member,
-    add_to_scope,
+    link_scope,
     make_account,
     make_active_session,
     make_charger,
@@ -148,7 +148,7 @@ async def test_a_private_charger_accepts_a_member_of_a_group_in_scope(uow) -> No
         fleet = await make_group(s, world.operator, account=account)
         await add_member(s, fleet, user)
         charger = await make_charger(s, world.operator, access_mode="private")
-        await add_to_scope(s, charger, fleet)
+        await link_scope(s, charger, fleet)
         d = await decide_for_token(s, charger=charger, token_uid=token.uid, at=AT)
     assert d.reason == "accepted_via_group" and d.deciding_group_id == fleet.id
     assert d.trace[0].roles == ("grants_access", "deciding")
@@ -161,7 +161,7 @@ async def test_an_expired_membership_grants_nothing(uow) -> None:
         fleet = await make_group(s, world.operator, account=account)
         await add_member(s, fleet, user, valid_until=AT - timedelta(minutes=1))
         charger = await make_charger(s, world.operator, access_mode="private")
-        await add_to_scope(s, charger, fleet)
+        await link_scope(s, charger, fleet)
         d = await decide_for_token(s, charger=charger, token_uid=token.uid, at=AT)
     assert d.reason == "not_in_scope" and d.trace[0].why == "membership_expired"
 
@@ -174,7 +174,7 @@ async def test_the_cache_lifetime_is_bounded_by_the_operator_ttl_and_the_members
         fleet = await make_group(s, world.operator, account=account)
         await add_member(s, fleet, user, valid_until=AT + timedelta(minutes=5))
         charger = await make_charger(s, world.operator, access_mode="private")
-        await add_to_scope(s, charger, fleet)
+        await link_scope(s, charger, fleet)
         public = await make_charger(s, world.operator)
         private_d = await decide_for_token(s, charger=charger, token_uid=token.uid, at=AT)
         public_d = await decide_for_token(s, charger=public, token_uid=token.uid, at=AT)
@@ -327,7 +327,7 @@ async def test_d7_a_scoped_financial_owner_pays_only_where_the_scope_holds_the_g
         )
         await add_member(s, fleet, user)
         depot = await make_charger(s, world.operator)
-        await add_to_scope(s, depot, fleet)
+        await link_scope(s, depot, fleet)
         street = await make_charger(s, world.operator)
         at_depot = await decide_for_token(s, charger=depot, token_uid=token.uid, at=AT)
         on_street = await decide_for_token(s, charger=street, token_uid=token.uid, at=AT)

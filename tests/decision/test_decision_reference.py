@@ -12,7 +12,7 @@ from chargegroups.decision.service import decide_for_token
 from chargegroups.kit.clock import utcnow
 from tests.fixtures.factories import (
     add_member,
-    add_to_scope,
+    link_scope,
     make_account,
     make_active_session,
     make_charger,
@@ -165,7 +165,7 @@ async def test_loader_and_core_agree_with_a_naive_reference(uow, world: World) -
             until = None if g.until is None else AT + timedelta(minutes=g.until)
             await add_member(s, group, user, valid_until=until)
             if g.in_scope:
-                await add_to_scope(s, charger, group)
+                await link_scope(s, charger, group)
             if g.discount is not None:
                 await set_discount(
                     s,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chargegroups.models import Account, Charger, Operator, User, UserGroup
 from tests.fixtures.factories import (
     add_member,
-    add_to_scope,
+    link_scope,
     make_account,
     make_charger,
     make_driver_token,
@@ -64,7 +64,7 @@ async def make_network(s: AsyncSession) -> Network:
     )
     charger.name = "Acme depot, bay 1"
     charger.site = "Acme depot"
-    await add_to_scope(s, charger, global_group)
+    await link_scope(s, charger, global_group)
     await make_charger(s, world.operator, charge_point_id="CITY-HALL-01")
     return Network(
         operator=world.operator,

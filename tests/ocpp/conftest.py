@@ -89,7 +89,7 @@ async def network(uow: Callable[[], AbstractAsyncContextManager[AsyncSession]]) 
             )
             for mode in ("public", "private", "closed")
         }
-        await f.add_to_scope(s, chargers["private"], group)
+        await f.link_scope(s, chargers["private"], group)
     return Network(
         operator_id=world.operator.id,
         account_id=account.id,

@@ -30,7 +30,10 @@ from chargegroups.console.web import (
     render,
     templates,
 )
+from chargegroups.decision import service as decisions
 from chargegroups.kit.clock import utcnow
+from chargegroups.kit.pagination import PageRequest
+from chargegroups.rest.params import CursorParam
 from chargegroups.rest.problems import status_of
 from chargegroups.user import service as users
 
@@ -120,10 +123,23 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
         return redirect(request, "/login")
 
     @console.get("/", response_class=HTMLResponse, name="home")
-    async def home(request: Request, db: Db, viewer: CurrentViewer) -> Response:
+    async def home(
+        request: Request, db: Db, viewer: CurrentViewer, cursor: CursorParam = None
+    ) -> Response:
         tokens = await users.list_tokens(db, viewer.subject, viewer.subject.user_id)
+        now = utcnow()
+        where = await decisions.where_i_may_charge(
+            db, viewer.subject, PageRequest(limit=20, cursor=cursor), at=now
+        )
         return render(
-            request, "home.html", viewer=viewer, tokens=tokens, active="home", now=utcnow()
+            request,
+            "home.html",
+            viewer=viewer,
+            tokens=tokens,
+            where=where,
+            group_names={g.id: g.name for g in viewer.me.groups},
+            active="home",
+            now=now,
         )
 
     for router in PAGE_ROUTERS:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from datetime import datetime
+
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.decision.loader import normalize_token_uid
-from chargegroups.models import Charger, DriverToken, User
+from chargegroups.models import Charger, ChargerScope, DriverToken, GroupMembership, User
 
 # Built once: POST /decisions runs one of these per request.
 _CHARGER_BY_ID = select(Charger).where(
@@ -49,3 +51,21 @@ async def token_owner(
 async def user_account(session: AsyncSession, operator_id: str, user_id: str) -> str | None:
     stmt = select(User.account_id).where(User.id == user_id, User.operator_id == operator_id)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def chargers_open_to(operator_id: str, user_id: str, at: datetime) -> Select[Charger]:
+    """The operator's chargers a driver could use: public ones, and private ones whose scope
+    holds one of the driver's current groups (D2, D5). Only a pre-filter that makes pages of
+    candidates; each candidate is still decided by the rules."""
+    current_groups = select(GroupMembership.group_id).where(
+        GroupMembership.user_id == user_id,
+        or_(GroupMembership.valid_until.is_(None), GroupMembership.valid_until > at),
+    )
+    in_scope = select(ChargerScope.charger_id).where(ChargerScope.group_id.in_(current_groups))
+    return select(Charger).where(
+        Charger.operator_id == operator_id,
+        or_(
+            Charger.access_mode == "public",
+            and_(Charger.access_mode == "private", Charger.id.in_(in_scope)),
+        ),
+    )

@@ -10,9 +10,16 @@ from chargegroups.auth.subject import AuthSubject
 from chargegroups.decision import loader, repository
 from chargegroups.decision.rules import Decision, DecisionFacts, decide
 from chargegroups.errors import NotFound
+from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.models import Charger
 
-__all__ = ["decide_for_caller", "decide_for_token", "decide_for_user", "find_charger"]
+__all__ = [
+    "decide_for_caller",
+    "decide_for_token",
+    "decide_for_user",
+    "find_charger",
+    "where_i_may_charge",
+]
 
 _OUT_OF_REACH = "No such charger, token or user."
 
@@ -94,3 +101,24 @@ async def decide_for_caller(
         return await decide_for_token(session, charger=charger, token_uid=token_uid, at=at)
     assert user_id is not None
     return await decide_for_user(session, charger=charger, user_id=user_id, at=at)
+
+
+async def where_i_may_charge(
+    session: AsyncSession, subject: AuthSubject, page: PageRequest, *, at: datetime
+) -> Page[tuple[Charger, Decision]]:
+    """The caller's own answer to "where may I charge, and at what price?": a page of the
+    chargers that accept it, each with its decision (discount, payer, rate plan) at ``at``."""
+    candidates = await paginate(
+        session,
+        repository.chargers_open_to(subject.operator_id, subject.user_id, at),
+        Charger.id,
+        page,
+    )
+    answers = [
+        (charger, await decide_for_user(session, charger=charger, user_id=subject.user_id, at=at))
+        for charger in candidates.items
+    ]
+    return Page(
+        items=[(charger, d) for charger, d in answers if d.allowed],
+        next_cursor=candidates.next_cursor,
+    )
