@@ -80,60 +80,25 @@ async def test_demo_loads_once_and_if_empty_skips_a_filled_database(cli_env, uow
         assert (await s.execute(select(func.count()).select_from(Operator))).scalar_one() == 1
 
 
-def decide_args(charger: str, token: str) -> list[str]:
-    return ["decide", "--operator", "demo", "--charger", charger, "--token", token, "--json"]
+async def decide_json(runner: CliRunner, charger: str, token: str) -> dict[str, object]:
+    args = ["decide", "--operator", "demo", "--charger", charger, "--token", token, "--json"]
+    result = await asyncio.to_thread(runner.invoke, app, args)
+    assert result.exit_code == 0, result.output
+    decision: dict[str, object] = json.loads(result.output)
+    return decision
 
 
 async def test_the_demo_network_decides_like_its_story(cli_env, uow, engine) -> None:
     """Dana of Acme's van pool charges at Acme's private depot with 20 % off, paid by Acme;
     Sam of Northwind is refused there and charges on the public street charger himself."""
     assert (await asyncio.to_thread(cli_env.invoke, app, ["demo"])).exit_code == 0
-    dana = await asyncio.to_thread(
-        cli_env.invoke,
-        app,
-        [
-            "decide",
-            "--operator",
-            "demo",
-            "--charger",
-            "ACME-DEPOT-1",
-            "--token",
-            "DEMO0001",
-            "--json",
-        ],
+    dana = await decide_json(cli_env, "ACME-DEPOT-1", "DEMO0001")
+    assert (dana["status"], dana["discount"]) == ("Accepted", {"percent": "20"})
+    assert dana["payer"]["kind"] == "financial_owner"  # type: ignore[index]
+    sam_at_depot = await decide_json(cli_env, "ACME-DEPOT-1", "DEMO0003")
+    assert sam_at_depot["reason"] == "not_in_scope"
+    sam_on_street = await decide_json(cli_env, "CITY-STREET-7", "DEMO0003")
+    assert (sam_on_street["reason"], sam_on_street["payer"]["kind"]) == (  # type: ignore[index]
+        "accepted_public",
+        "driver",
     )
-    assert dana.exit_code == 0, dana.output
-    decision = json.loads(dana.output)
-    assert (decision["status"], decision["discount"]) == ("Accepted", {"percent": "20"})
-    assert decision["payer"]["kind"] == "financial_owner"
-    sam_depot = await asyncio.to_thread(
-        cli_env.invoke,
-        app,
-        [
-            "decide",
-            "--operator",
-            "demo",
-            "--charger",
-            "ACME-DEPOT-1",
-            "--token",
-            "DEMO0003",
-            "--json",
-        ],
-    )
-    assert json.loads(sam_depot.output)["reason"] == "not_in_scope"
-    sam_street = await asyncio.to_thread(
-        cli_env.invoke,
-        app,
-        [
-            "decide",
-            "--operator",
-            "demo",
-            "--charger",
-            "CITY-STREET-7",
-            "--token",
-            "DEMO0003",
-            "--json",
-        ],
-    )
-    street = json.loads(sam_street.output)
-    assert (street["reason"], street["payer"]["kind"]) == ("accepted_public", "driver")
