@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres lint format bench clean
+.PHONY: run test test-postgres lint format bench screenshots clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (or PYTHON=...)"; exit 1; }
@@ -28,6 +28,10 @@ test: $(STAMP)
 test-postgres: $(STAMP)
 	CHARGEGROUPS_TEST_DATABASE_URL=$${CHARGEGROUPS_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/chargegroups_test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## screenshots: refresh the README's pictures of the console (the browser tests take them)
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
