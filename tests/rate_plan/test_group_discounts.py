@@ -145,6 +145,9 @@ async def test_a_global_group_is_read_only_for_account_admins(uow, client) -> No
     async with uow() as s:
         world, plan, account, admin, _ = await _delegated_world(s)
         everyone = await make_group(s, world.operator)
+        # G7: the global group touches the account (one of its members is in it), so its
+        # admin sees it, read-only.
+        await add_member(s, everyone, await make_user(s, world.operator, account))
         op_headers = await bearer(s, world.admin)
         headers = await bearer(s, admin)
     await client.put(
@@ -186,6 +189,7 @@ async def test_a_driver_cannot_set_a_discount_on_its_own_accounts_group(uow, cli
     async with uow() as s:
         world, plan, account, _, group = await _delegated_world(s)
         driver = await make_user(s, world.operator, account)
+        await add_member(s, group, driver)  # the driver sees its group, and may not change it
         headers = await bearer(s, driver)
     response = await client.put(url(plan.id, group.id), json={"percent": "5"}, headers=headers)
     assert response.status_code == 403
@@ -224,8 +228,9 @@ async def test_removing_a_discount_is_audited_and_revokes_no_access(uow, client)
 
 async def test_the_discount_list_shows_what_the_caller_may_change(uow, client) -> None:
     async with uow() as s:
-        world, plan, _, admin, group = await _delegated_world(s)
-        everyone = await make_group(s, world.operator)
+        world, plan, account, admin, group = await _delegated_world(s)
+        everyone = await make_group(s, world.operator)  # global, touching the account (G7)
+        await add_member(s, everyone, await make_user(s, world.operator, account))
         hidden = await make_group(s, world.operator, account=await make_account(s, world.operator))
         for g in (group, everyone, hidden):
             await set_discount(s, plan, g, free=True)
@@ -282,3 +287,14 @@ async def test_another_operators_account_delegation_is_not_found(uow, client) ->
         headers=headers,
     )
     assert response.status_code == 404
+
+
+async def test_a_global_group_that_does_not_touch_the_account_is_not_found(uow, client) -> None:
+    """The discount endpoints use the groups' one reach rule (G7, R3): a global group with no
+    member and no charger of the account does not exist for its admin."""
+    async with uow() as s:
+        world, plan, _account, admin, _ = await _delegated_world(s)
+        elsewhere = await make_group(s, world.operator)
+        headers = await bearer(s, admin)
+    response = await client.put(url(plan.id, elsewhere.id), json={"percent": "5"}, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, or_
+from sqlalchemy import String
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from chargegroups.group import repository as group_repository
+from chargegroups.group.service import is_read_only, manageable_group
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.models import (
     DiscountDelegation,
@@ -222,36 +224,6 @@ async def ocpi_tariff(session: AsyncSession, subject: AuthSubject, plan_id: str)
 # --------------------------------------------------------------------------- group discounts
 
 
-def _visible(subject: AuthSubject, group: UserGroup) -> bool:
-    return (
-        subject.is_operator_admin
-        or group.account_id is None
-        or group.account_id == subject.account_id
-        or subject.manages_account(group.account_id)
-    )
-
-
-def _may_change(subject: AuthSubject, group: UserGroup) -> bool:
-    return subject.is_operator_admin or (
-        group.account_id is not None and subject.manages_account(group.account_id)
-    )
-
-
-async def _changeable_group(
-    session: AsyncSession, subject: AuthSubject, group_id: str
-) -> UserGroup:
-    group = await repository.find_group(session, subject.operator_id, group_id)
-    if group is None or not _visible(subject, group):
-        raise NotFound(_NO_GROUP)
-    if not _may_change(subject, group):
-        if group.account_id is None:
-            raise NotPermitted(
-                "Global groups are read-only for account admins.", code="group_read_only"
-            )
-        raise NotPermitted("Only admins change group discounts.")
-    return group
-
-
 async def _delegated(
     session: AsyncSession, subject: AuthSubject, plan: RatePlan, group: UserGroup
 ) -> DiscountDelegation | None:
@@ -286,18 +258,12 @@ async def list_discounts(
         .join(UserGroup, UserGroup.id == GroupDiscount.group_id)
         .where(UserGroup.operator_id == subject.operator_id)
     )
-    if not subject.is_operator_admin:
-        stmt = stmt.where(
-            or_(
-                UserGroup.account_id.is_(None),
-                UserGroup.account_id.in_(subject.admin_account_ids | {subject.account_id}),
-            )
-        )
+    stmt = stmt.where(group_repository.visible_to(subject))
     found = await paginate(session, stmt, GroupDiscount.group_id, page)
     groups = await repository.group_names(session, [d.group_id for d in found.items])
     return Page(
         [
-            DiscountView(d, groups[d.group_id], not _may_change(subject, groups[d.group_id]))
+            DiscountView(d, groups[d.group_id], is_read_only(subject, groups[d.group_id]))
             for d in found.items
         ],
         found.next_cursor,
@@ -309,7 +275,7 @@ async def set_discount(
 ) -> DiscountView:
     """Set a group's discount on a plan (G9); account admins within their delegation's cap."""
     plan = await _plan(session, subject, plan_id)
-    group = await _changeable_group(session, subject, group_id)
+    group = await manageable_group(session, subject, group_id)
     delegation = await _delegated(session, subject, plan, group)
     if delegation is not None and not _within_cap(delegation, discount):
         raise NotPermitted(
@@ -343,7 +309,7 @@ async def remove_discount(
     session: AsyncSession, subject: AuthSubject, plan_id: str, group_id: str
 ) -> None:
     plan = await _plan(session, subject, plan_id)
-    group = await _changeable_group(session, subject, group_id)
+    group = await manageable_group(session, subject, group_id)
     await _delegated(session, subject, plan, group)
     row = await repository.find_discount(session, plan.id, group.id)
     if row is None:
