@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -26,8 +25,3 @@ def upgrade(database_url: str) -> None:
 def check(database_url: str) -> None:
     """Raises if the models differ from what the migrations build."""
     command.check(alembic_config(database_url))
-
-
-async def upgrade_async(database_url: str) -> None:
-    # env.py runs its own event loop; keep it off the caller's.
-    await asyncio.to_thread(upgrade, database_url)

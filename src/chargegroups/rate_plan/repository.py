@@ -126,12 +126,6 @@ async def group_names(session: AsyncSession, group_ids: Iterable[str]) -> dict[s
     return {g.id: g for g in (await session.execute(stmt)).scalars()}
 
 
-async def find_group(session: AsyncSession, operator_id: str, group_id: str) -> UserGroup | None:
-    stmt = select(UserGroup).where(UserGroup.id == group_id, UserGroup.operator_id == operator_id)
-    found: UserGroup | None = (await session.execute(stmt)).scalar_one_or_none()
-    return found
-
-
 async def find_account(session: AsyncSession, operator_id: str, account_id: str) -> Account | None:
     stmt = select(Account).where(Account.id == account_id, Account.operator_id == operator_id)
     found: Account | None = (await session.execute(stmt)).scalar_one_or_none()

@@ -33,7 +33,6 @@ from chargegroups.rate_plan import ocpi, repository
 from chargegroups.rate_plan.rules import Discount, RatePlanTerms, terms_from_dict, terms_to_dict
 
 _NO_PLAN = "No such rate plan."
-_NO_GROUP = "No such group."
 _NAME_TYPE = RatePlan.__table__.c.name.type
 _NAME_MAX = _NAME_TYPE.length if isinstance(_NAME_TYPE, String) and _NAME_TYPE.length else 120
 
