@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import shutil
 import socket
 import sqlite3
@@ -144,6 +145,17 @@ def baselines(scratch: Path, div: int, n: int, skip: bool) -> dict[str, Any]:
             **{m: v["median"] for m, v in exp3["kinds"]["fast"]["summary"].items()},
         },
     }
+
+
+def baseline_http(scratch: Path, div: int, seconds: float) -> dict[str, Any]:
+    """The baselines' bare FastAPI endpoint (an in-memory decision, no auth, no database) under
+    the same wrk load as ours: what one uvicorn worker gives before any of our code runs."""
+    here = scratch / "baselines"
+    run([sys.executable, "exp5_http.py", str(div), "1", "16", str(int(seconds))], here,
+        scratch / "baselines.log", 1800)  # fmt: skip
+    conns = json.loads((here / "results" / f"exp5_s{div}.json").read_text())["configs"][0]
+    found = conns["conns"][0]
+    return {k: found[k]["median"] for k in ("per_s", "p50_ms", "p99_ms", "server_cpu_us_per_req")}
 
 
 # --------------------------------------------------------------------------- our schema
@@ -332,7 +344,7 @@ async def measure_direct(
     """(b) loader + core on one session/connection; (a) the core alone on the loaded facts."""
     engine = create_engine(url)
     maker = create_sessionmaker(engine)
-    chargers = {c: Charger(id=c) for _, c in qs}
+    chargers = {c: Charger(id=c, operator_id=OP) for _, c in qs}
     pc = time.perf_counter_ns
     out: dict[str, Any] = {}
     core: dict[str, Any] | None = None
@@ -340,7 +352,8 @@ async def measure_direct(
         facts = []
         allowed = 0
         for uid, c in qs:  # warm-up, and the facts for (a)
-            f = await loader.load_for_token(session, charger_id=c, token_uid=uid, at=AT)
+            key = loader.ChargerKey(OP, charger_id=c)
+            f = await loader.load_for_token(session, charger=key, token_uid=uid, at=AT)
             assert f is not None
             facts.append(f)
             allowed += decide(f).allowed
@@ -460,7 +473,65 @@ async def http_load(
     return res
 
 
-def measure_http(url: str, qs: list[tuple[str, str]], seconds: float) -> dict[str, Any]:
+_WRK_SCRIPT = """
+local bodies = {}
+local i = 0
+function init(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+  i = math.random(#bodies)
+end
+function request()
+  i = i + 1
+  if i > #bodies then i = 1 end
+  return wrk.format("POST", "/api/v1/decisions", {
+    ["Authorization"] = "Bearer %s", ["Content-Type"] = "application/json"}, bodies[i])
+end
+"""
+
+
+def parse_wrk(text: str) -> dict[str, Any]:
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    found = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if found is None:
+        raise RuntimeError(f"wrk said: {text}")
+    out: dict[str, Any] = {"per_s": float(found.group(1))}
+    for p in ("50", "99"):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        assert m is not None, text
+        out[f"p{p}_ms"] = float(m.group(1)) * scale[m.group(2)]
+    m = re.search(r"(\d+) requests in", text)
+    out["n"] = int(m.group(1)) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    out["non200"] = int(m.group(1)) if m else 0
+    return out
+
+
+def wrk_saturate(port: int, qs: list[tuple[str, str]], scratch: Path, conns: int, seconds: float):
+    """As many decisions as one worker answers: wrk (C, one thread) keeps ``conns`` keep-alive
+    connections busy, as the baselines' FastAPI run does, so the load generator takes little
+    of the two cores."""
+    bodies = scratch / "wrk_bodies.txt"
+    bodies.write_text(
+        "".join(json.dumps({"charger_id": c, "token_uid": uid}) + "\n" for uid, c in qs)
+    )
+    script = scratch / "wrk_decisions.lua"
+    script.write_text(_WRK_SCRIPT % ADMIN_TOKEN)
+    cmd = [
+        "wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
+        f"http://127.0.0.1:{port}", "--", str(bodies),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)  # noqa: S603
+    return {"conns": conns, "client": "wrk", **parse_wrk(done.stdout)}
+
+
+def server_cpu_s(pid: int) -> float:
+    times = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(times[11]) + int(times[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_http(
+    url: str, qs: list[tuple[str, str]], seconds: float, scratch: Path
+) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "CHARGEGROUPS_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
     cmd = [
@@ -482,9 +553,19 @@ def measure_http(url: str, qs: list[tuple[str, str]], seconds: float) -> dict[st
         reqs = requests(qs, port)
         warm = asyncio.run(http_load(port, reqs, 4, None, 5, 2000))
         assert warm["non200"] == 0, warm
-        paced = asyncio.run(http_load(port, reqs, 20, 1000.0, seconds, int(seconds * 1000)))
-        saturated = asyncio.run(http_load(port, reqs, 16, None, seconds, 20 * int(seconds * 1000)))
-        return {"paced_1000": paced, "saturated": saturated}
+        out: dict[str, Any] = {}
+        for name, run_one in (
+            ("paced_1000", lambda: asyncio.run(
+                http_load(port, reqs, 20, 1000.0, seconds, int(seconds * 1000)))),
+            ("saturated", lambda: wrk_saturate(port, qs, scratch, 16, seconds)),
+        ):  # fmt: skip
+            cpu = server_cpu_s(server.pid)
+            result = run_one()
+            result["server_cpu_us_per_req"] = (
+                1e6 * (server_cpu_s(server.pid) - cpu) / max(result["n"], 1)
+            )
+            out[name] = result
+        return out
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -564,9 +645,14 @@ def main() -> None:
     if args.http_seconds > 0 and args.http_db in urls:
         result["http"] = {
             "db": args.http_db,
-            **measure_http(urls[args.http_db], qs, args.http_seconds),
+            **measure_http(urls[args.http_db], qs, args.http_seconds, scratch),
         }
         print("http", json.dumps(result["http"]), flush=True)
+        if not args.skip_baselines:
+            result["baselines"]["fastapi_bare"] = baseline_http(
+                scratch, args.div, args.http_seconds
+            )
+            print("fastapi_bare", json.dumps(result["baselines"]["fastapi_bare"]), flush=True)
     base = result["baselines"]
     if base:
         ratios: dict[str, float] = {
@@ -579,6 +665,10 @@ def main() -> None:
         if "sqlite" in result:
             ratios["sqlite_p99_over_bare_sql_p99"] = (
                 result["sqlite"]["loader_core"]["p99_us"] / base["sql"]["sqlite_tok"]["p99_us"]
+            )
+        if "http" in result and "fastapi_bare" in base:
+            ratios["http_per_s_over_fastapi_bare_per_s"] = (
+                result["http"]["saturated"]["per_s"] / base["fastapi_bare"]["per_s"]
             )
         result["ratios"] = ratios
         print("ratios", json.dumps(ratios), flush=True)

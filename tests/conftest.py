@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chargegroups import migrate
-from chargegroups.app import create_app
+from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
 from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
 from chargegroups.models import Base
@@ -112,7 +112,7 @@ async def shared_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[F
     other settings build their own with ``create_app(app_settings.model_copy(...))``."""
     app = create_app(settings)
     yield app
-    await app.state.engine.dispose()
+    await dispose(app)
 
 
 _client_addresses = itertools.count(1)

@@ -12,11 +12,17 @@ from fastapi.responses import RedirectResponse
 from chargegroups import console
 from chargegroups.account.endpoints import router as account_router
 from chargegroups.audit.endpoints import router as audit_router
+from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
-from chargegroups.database import create_engine, create_sessionmaker
+from chargegroups.database import (
+    create_engine,
+    create_read_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
 from chargegroups.ocpp import edge as ocpp_edge
@@ -35,39 +41,47 @@ API_PREFIX = "/api/v1"
 log = logging.getLogger("chargegroups")
 
 
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
-    # Starlette matches routes in order; the hot path (a decision per request) comes first.
-    feature_routers = (
-        decision_router,
-        auth_router,
-        operator_router,
-        audit_router,
-        account_router,
-        group_router,
-        charger_router,
-        user_router,
-        onboarding_router,
-        billing_router,
-        session_router,
-        ocpp_connection_router,
-        rate_plan_router,
-        delegation_router,
-    )
-    for feature_router in feature_routers:
-        router.include_router(feature_router)
-    return router
+# Starlette matches routes in order; the hot path (a decision per request) comes first. Each
+# feature router is included in the application itself, not under a common /api/v1 router:
+# FastAPI walks every nested router on every request to see whether routes changed.
+FEATURE_ROUTERS: tuple[APIRouter, ...] = (
+    decision_router,
+    auth_router,
+    operator_router,
+    audit_router,
+    account_router,
+    group_router,
+    charger_router,
+    user_router,
+    onboarding_router,
+    billing_router,
+    session_router,
+    ocpp_connection_router,
+    rate_plan_router,
+    delegation_router,
+)
+
+
+async def dispose(app: FastAPI) -> None:
+    """Close the application's database pools (serving does it at shutdown)."""
+    await app.state.engine.dispose()
+    await app.state.read_engine.dispose()  # the same engine on SQLite: disposing twice is fine
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = create_engine(settings.database_url)
+    pool = {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
+    }
+    engine = create_engine(settings.database_url, **pool)
+    read_engine = create_read_engine(engine, **pool)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with ocpp_edge.serving(app):
             yield
-        await engine.dispose()
+        await dispose(app)
 
     app = FastAPI(
         title="chargegroups",
@@ -81,8 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.read_engine = read_engine
+    app.state.read_sessionmaker = create_read_sessionmaker(read_engine)
+    app.state.caller_cache = CallerCache(settings.caller_cache_seconds)
     problems.install(app)
-    app.include_router(api_router())
+    for feature_router in FEATURE_ROUTERS:
+        app.include_router(feature_router, prefix=API_PREFIX)
     app.include_router(onboarding_links_router)
     console.mount(app, settings)
     ocpp_edge.install(app)

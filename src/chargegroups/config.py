@@ -20,6 +20,24 @@ class Settings(BaseSettings):
         default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
         description="SQLAlchemy URL; sqlite+aiosqlite (default) or postgresql+psycopg.",
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="PostgreSQL connections kept open per process; size it to the requests "
+        "served at once (a connection beyond it is opened and closed per use).",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="Extra PostgreSQL connections allowed above database_pool_size at a peak.",
+    )
+    caller_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a process reuses a bearer token's holder and grants without "
+        "reading them again (0: never). Changes made through the same process apply at once; "
+        "changes made by another process (a second worker, the CLI) within this time.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr("dev-only-change-me"),
         description="Signs console session cookies and CSRF tokens. Set it in production.",

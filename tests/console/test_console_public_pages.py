@@ -7,7 +7,7 @@ import re
 import httpx
 from sqlalchemy import select
 
-from chargegroups.app import create_app
+from chargegroups.app import create_app, dispose
 from chargegroups.auth.service import subject_for
 from chargegroups.models import JoinLink
 from chargegroups.onboarding import service
@@ -169,6 +169,6 @@ async def test_public_forms_over_the_rate_limit_answer_429(app_settings, engine)
         form = {"csrf_token": csrf_of(page.text), "operator": "none", "email": "a@b.example"}
         first = await http.post("/console/signup", data={**form, "name": "A", "password": "x" * 8})
         second = await http.post("/console/signup", data={**form, "name": "A", "password": "x" * 8})
-    await app.state.engine.dispose()
+    await dispose(app)
     assert first.status_code == 403  # no such operator: sign-up unavailable
     assert second.status_code == 429

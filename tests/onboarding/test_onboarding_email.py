@@ -9,7 +9,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from chargegroups.app import create_app
+from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
 from chargegroups.onboarding import email
 from chargegroups.onboarding.email import Mailer
@@ -49,7 +49,7 @@ async def client_with(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
     await email.wait_for_deliveries()
-    await app.state.engine.dispose()
+    await dispose(app)
 
 
 @pytest.fixture

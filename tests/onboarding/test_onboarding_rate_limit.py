@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chargegroups.app import create_app
+from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
 from chargegroups.errors import RateLimited
 from chargegroups.kit.rate_limit import SlidingWindowLimiter
@@ -66,7 +66,7 @@ async def strict_client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClie
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-    await app.state.engine.dispose()
+    await dispose(app)
 
 
 async def test_public_calls_over_the_limit_are_429_rate_limited(strict_client, engine) -> None:

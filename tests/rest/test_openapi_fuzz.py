@@ -17,7 +17,12 @@ from sqlalchemy.pool import NullPool
 
 from chargegroups.app import create_app
 from chargegroups.config import Settings
-from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
+from chargegroups.database import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    unit_of_work,
+)
 from tests.fixtures.factories import (
     add_member,
     bearer,
@@ -79,9 +84,9 @@ def _in_own_loop(database_url: str) -> dict[str, str]:
 @pytest.fixture
 def api_schema(settings: Settings, engine: AsyncEngine) -> Iterator[schemathesis.BaseSchema]:
     app = create_app(settings)
-    app.state.sessionmaker = create_sessionmaker(
-        create_engine(settings.database_url, poolclass=NullPool)
-    )
+    unpooled = create_engine(settings.database_url, poolclass=NullPool)
+    app.state.sessionmaker = create_sessionmaker(unpooled)
+    app.state.read_sessionmaker = create_read_sessionmaker(unpooled)
     seeded = _in_own_loop(settings.database_url)
     app.state.auth_headers = {"Authorization": seeded.pop("Authorization")}
     app.state.known_ids = seeded

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from chargegroups.app import create_app
+from chargegroups.app import create_app, dispose
 from tests.fixtures.factories import bearer, make_operator
 
 
@@ -89,7 +89,7 @@ async def test_an_unexpected_error_is_a_500_problem_with_request_id_and_no_trace
     assert_problem(response, 500, "internal_error")
     assert "secret internals" not in response.text and "Traceback" not in response.text
     assert response.json()["request_id"] == response.headers["x-request-id"]
-    await app.state.engine.dispose()
+    await dispose(app)
 
 
 async def test_openapi_and_docs_are_served(client) -> None:
@@ -141,7 +141,7 @@ async def test_a_change_is_committed_before_its_response_is_sent(uow, app_settin
         ],
     }
     await app(scope, receive, send)
-    await app.state.engine.dispose()
+    await dispose(app)
     assert seen_at_response_start == ["Committed first"]
 
 

@@ -5,6 +5,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.database import fetch_rows
+from chargegroups.kit.clock import from_database
 from chargegroups.models import AccessToken, Grant, Operator, User
 
 
@@ -44,10 +46,14 @@ _SUBJECT_ROWS = select(
     User.id, User.operator_id, User.account_id, User.blocked, Grant.role, Grant.account_id
 ).outerjoin(Grant, Grant.user_id == User.id)
 
-_LIVE_TOKEN_SUBJECT_ROWS = _SUBJECT_ROWS.join(AccessToken, AccessToken.user_id == User.id).where(
-    AccessToken.token_hash == bindparam("token_hash"),
-    AccessToken.revoked_at.is_(None),
-    or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > bindparam("now")),
+_LIVE_TOKEN_SUBJECT_ROWS = (
+    _SUBJECT_ROWS.add_columns(AccessToken.expires_at)
+    .join(AccessToken, AccessToken.user_id == User.id)
+    .where(
+        AccessToken.token_hash == bindparam("token_hash"),
+        AccessToken.revoked_at.is_(None),
+        or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > bindparam("now")),
+    )
 )
 
 _USER_SUBJECT_ROWS = _SUBJECT_ROWS.where(User.id == bindparam("user_id"))
@@ -55,12 +61,17 @@ _USER_SUBJECT_ROWS = _SUBJECT_ROWS.where(User.id == bindparam("user_id"))
 
 async def live_token_subject_rows(
     session: AsyncSession, token_hash: str, now: datetime
-) -> list[SubjectRow]:
-    """The holder of a live token with its grants, in one round trip; no rows for an unknown,
-    expired or revoked token."""
-    result = await session.execute(_LIVE_TOKEN_SUBJECT_ROWS, {"token_hash": token_hash, "now": now})
-    rows: list[SubjectRow] = list(result.all())
-    return rows
+) -> tuple[list[SubjectRow], datetime | None]:
+    """The holder of a live token with its grants, and when the token expires, in one round
+    trip; no rows for an unknown, expired or revoked token. Every authenticated request that
+    is not answered from the caller cache runs it, so it goes through the driver."""
+    params = {"token_hash": token_hash, "now": now}
+    found = await fetch_rows(session, _LIVE_TOKEN_SUBJECT_ROWS, params)
+    rows: list[SubjectRow] = [
+        (user_id, operator_id, account_id, bool(blocked), role, granted)
+        for user_id, operator_id, account_id, blocked, role, granted, _ in found
+    ]
+    return rows, (from_database(found[0][6]) if found else None)
 
 
 async def user_subject_rows(session: AsyncSession, user_id: str) -> list[SubjectRow]:

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
-from chargegroups.auth import repository
+from chargegroups.auth import caller_cache, repository
+from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.errors import NotFound, Unauthenticated
 from chargegroups.kit.clock import utcnow
@@ -65,11 +66,21 @@ async def issue_token(
     return IssuedToken(token=token, record=record)
 
 
-async def authenticate(session: AsyncSession, token: str) -> AuthSubject:
-    rows = await repository.live_token_subject_rows(session, hash_token(token), utcnow())
+async def authenticate(
+    session: AsyncSession, token: str, cache: CallerCache | None = None
+) -> AuthSubject:
+    token_hash = hash_token(token)
+    now = utcnow()
+    if cache is not None and (known := cache.get(token_hash, now)) is not None:
+        return known
+    read_at = caller_cache.generation()  # before the read: see CallerCache.put
+    rows, expires_at = await repository.live_token_subject_rows(session, token_hash, now)
     if not rows or rows[0][3]:  # unknown, expired, revoked, or its user is blocked
         raise Unauthenticated("Missing, expired or revoked credentials.")
-    return _subject(rows)
+    subject = _subject(rows)
+    if cache is not None:
+        cache.put(token_hash, subject, read_at_generation=read_at, expires_at=expires_at)
+    return subject
 
 
 async def subject_for(session: AsyncSession, user: User) -> AuthSubject:

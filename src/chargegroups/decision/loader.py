@@ -10,6 +10,7 @@ once per (plan, version): versions never change, so that cache is always right.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -17,6 +18,7 @@ from typing import Any, Final
 from sqlalchemy import Select, and_, bindparam, false, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.database import fetch_rows
 from chargegroups.decision.rules import (
     ChargerFacts,
     DecisionFacts,
@@ -26,7 +28,7 @@ from chargegroups.decision.rules import (
     UserFacts,
     group_order_key,
 )
-from chargegroups.kit.clock import as_utc
+from chargegroups.kit.clock import from_database
 from chargegroups.models import (
     Charger,
     ChargerScope,
@@ -43,7 +45,7 @@ from chargegroups.models.group import SCOPE_ACCOUNT
 from chargegroups.rate_plan import repository as rate_plans
 from chargegroups.rate_plan.rules import Discount, summary, terms_from_dict
 
-__all__ = ["NO_RATE_PLAN", "load_for_token", "load_for_user", "normalize_token_uid"]
+__all__ = ["NO_RATE_PLAN", "ChargerKey", "load_for_token", "load_for_user", "normalize_token_uid"]
 
 #: Stands in for the plan when D4 finds none (no override, no account or operator default):
 #: the decision still answers, and the API shows ``rate_plan: null``.
@@ -51,7 +53,6 @@ NO_RATE_PLAN: Final = RatePlanRef(id="", version=0, summary="no rate plan")
 
 _SUMMARIES: dict[tuple[str, int], RatePlanRef] = {}
 _DISCOUNTS: dict[tuple[Decimal | None, bool], Discount] = {}
-_COMPILED: dict[tuple[str, int], tuple[str, Any, dict[str, Any]]] = {}
 
 
 def normalize_token_uid(uid: str) -> str:
@@ -59,7 +60,7 @@ def normalize_token_uid(uid: str) -> str:
     return uid.lower()
 
 
-def _statement(*, by_token: bool) -> Select[Any]:
+def _statement(*, by_token: bool, by_charge_point_id: bool) -> Select[Any]:
     if by_token:
         token_cols: tuple[Any, ...] = (DriverToken.uid, DriverToken.blocked, DriverToken.expires_at)
         unfinished: Any = (
@@ -76,6 +77,7 @@ def _statement(*, by_token: bool) -> Select[Any]:
         unfinished = false()
     stmt = rate_plans.charger_plan_from(
         select(
+            Charger.id,
             Charger.access_mode,
             Charger.account_id,
             Operator.auth_cache_ttl_seconds,
@@ -85,6 +87,7 @@ def _statement(*, by_token: bool) -> Select[Any]:
             User.id,
             User.blocked,
             User.parent_id_tag,
+            User.account_id,
             unfinished,
             UserGroup.id,
             UserGroup.name,
@@ -121,108 +124,100 @@ def _statement(*, by_token: bool) -> Select[Any]:
             ChargerScope,
             and_(ChargerScope.charger_id == Charger.id, ChargerScope.group_id == UserGroup.id),
         )
-        .where(Charger.id == bindparam("charger_id"))
+        .where(
+            Charger.operator_id == bindparam("operator_id"),
+            (Charger.charge_point_id if by_charge_point_id else Charger.id) == bindparam("charger"),
+        )
     )
 
 
-_BY_TOKEN: Final = _statement(by_token=True)
-_BY_USER: Final = _statement(by_token=False)
+# Keyed by (by token, by charge point id): one statement per way of asking, built once.
+_STATEMENTS: Final = {
+    (by_token, by_cp): _statement(by_token=by_token, by_charge_point_id=by_cp)
+    for by_token in (True, False)
+    for by_cp in (True, False)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerKey:
+    """A charger as a caller names it: by our id or by its OCPP charge point id, always
+    inside one operator (an id from another operator finds nothing)."""
+
+    operator_id: str
+    charger_id: str | None = None
+    charge_point_id: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "operator_id": self.operator_id,
+            "charger": self.charger_id if self.charger_id is not None else self.charge_point_id,
+        }
+
+    @property
+    def by_charge_point_id(self) -> bool:
+        return self.charger_id is None
 
 
 async def load_for_token(
-    session: AsyncSession, *, charger_id: str, token_uid: str, at: datetime
+    session: AsyncSession, *, charger: ChargerKey, token_uid: str, at: datetime
 ) -> DecisionFacts | None:
     """The facts for ``token_uid`` presented at the charger; None if there is no such charger."""
-    params = {"charger_id": charger_id, "uid": normalize_token_uid(token_uid)}
-    rows = await _fetch(session, _BY_TOKEN, params)
-    return await _facts(session, charger_id, rows, at, token_uid=token_uid)
+    stmt = _STATEMENTS[True, charger.by_charge_point_id]
+    rows = await fetch_rows(
+        session, stmt, {**charger.params(), "uid": normalize_token_uid(token_uid)}
+    )
+    return await _facts(session, rows, at, token_uid=token_uid)
 
 
 async def load_for_user(
-    session: AsyncSession, *, charger_id: str, user_id: str, at: datetime
+    session: AsyncSession, *, charger: ChargerKey, user_id: str, at: datetime
 ) -> DecisionFacts | None:
     """The facts for the user without a token (the console's "may this driver charge here?");
     no token means no unfinished-transaction check (D3 is about a token)."""
-    rows = await _fetch(session, _BY_USER, {"charger_id": charger_id, "user_id": user_id})
-    return await _facts(session, charger_id, rows, at, token_uid=None)
-
-
-async def _fetch(session: AsyncSession, stmt: Select[Any], params: dict[str, Any]) -> Any:
-    """The rows, through the driver itself where we know it.
-
-    This is the hot path of every Authorize: on SQLite no hop to aiosqlite's thread (four before),
-    and on PostgreSQL a server-side prepared statement without the result machinery of
-    SQLAlchemy (together most of the loader's time in the benchmark). The values come back raw
-    (datetimes as text on SQLite); :func:`_facts` reads both forms.
-    """
-    conn = await session.connection()
-    driver = conn.dialect.driver
-    if driver not in ("aiosqlite", "psycopg"):
-        return (await conn.execute(stmt, params)).all()
-    key = (driver, id(stmt))
-    found = _COMPILED.get(key)
-    if found is None:
-        compiled = stmt.compile(dialect=conn.dialect)
-        found = _COMPILED[key] = (str(compiled), compiled.positiontup, dict(compiled.params))
-    sql, order, defaults = found
-    raw: Any = (await conn.get_raw_connection()).driver_connection
-    values = {**defaults, **params}
-    if driver == "aiosqlite":
-        assert order is not None
-        args = [values[name] for name in order]
-        sync = getattr(raw, "_conn", None)  # the sqlite3 connection aiosqlite drives
-        if sync is not None:
-            # A few indexed rows take tens of microseconds, less than the round trip to
-            # aiosqlite's thread and back (most of the loader's time on SQLite). The session
-            # awaits one statement at a time, so that thread is idle meanwhile; WAL readers
-            # never wait for writers.
-            return sync.execute(sql, args).fetchall()
-        return await raw.execute_fetchall(sql, args)
-    async with raw.cursor() as cursor:
-        await cursor.execute(sql, values, prepare=True)
-        return await cursor.fetchall()
-
-
-def _utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    stmt = _STATEMENTS[False, charger.by_charge_point_id]
+    rows = await fetch_rows(session, stmt, {**charger.params(), "user_id": user_id})
+    return await _facts(session, rows, at, token_uid=None)
 
 
 async def _facts(
-    session: AsyncSession, charger_id: str, rows: Any, at: datetime, *, token_uid: str | None
+    session: AsyncSession, rows: Any, at: datetime, *, token_uid: str | None
 ) -> DecisionFacts | None:
     if not rows:
         return None
     first = rows[0]
-    (access_mode, owner, ttl, plan_id, plan_version, uid, t_blocked, t_expires) = first[:8]
-    user_id, u_blocked, parent_tag, unfinished = first[8:12]
-    user = None if user_id is None else UserFacts(user_id, bool(u_blocked), parent_tag)
+    (charger_id, access_mode, owner, ttl, plan_id, plan_version, uid, t_blocked, t_expires) = first[
+        :9
+    ]
+    user_id, u_blocked, parent_tag, user_account_id, unfinished = first[9:14]
+    user = None
+    if user_id is not None:
+        user = UserFacts(user_id, bool(u_blocked), parent_tag, user_account_id)
     token = None
     if uid is not None and user_id is not None:
-        token = TokenFacts(uid, user_id, bool(t_blocked), _utc(t_expires))
+        token = TokenFacts(uid, user_id, bool(t_blocked), from_database(t_expires))
     groups: list[GroupFacts] = []
     scope: set[str] = set()
     for row in rows:
-        group_id = row[12]
+        group_id = row[14]
         if group_id is None:
             continue
-        percent, free = row[16], row[17]
+        percent, free = row[18], row[19]
         discount = None
         if percent is not None or free:
             discount = _discount(None if percent is None else Decimal(str(percent)), bool(free))
-        if row[21] is not None:
+        if row[23] is not None:
             scope.add(group_id)
         groups.append(
             GroupFacts(
                 group_id,
-                row[13],
-                row[14] == SCOPE_ACCOUNT,
-                _utc(row[15]),  # type: ignore[arg-type]  # never None: created_at is NOT NULL
+                row[15],
+                row[16] == SCOPE_ACCOUNT,
+                from_database(row[17]),  # type: ignore[arg-type]  # never None: created_at is NOT NULL
                 discount,
-                row[18],
-                row[19],
-                _utc(row[20]),
+                row[20],
+                row[21],
+                from_database(row[22]),
             )
         )
     groups.sort(key=group_order_key)

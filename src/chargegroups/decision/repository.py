@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chargegroups.decision.loader import normalize_token_uid
-from chargegroups.models import Charger, ChargerScope, DriverToken, GroupMembership, User
+from chargegroups.models import Charger, ChargerScope, GroupMembership
 
 # Built once: POST /decisions runs one of these per request.
 _CHARGER_BY_ID = select(Charger).where(
@@ -30,27 +29,6 @@ async def find_charger(
     key = charger_id if charger_id is not None else charge_point_id
     result = await session.execute(stmt, {"operator_id": operator_id, "key": key})
     return result.scalar_one_or_none()
-
-
-async def token_owner(
-    session: AsyncSession, operator_id: str, token_uid: str
-) -> tuple[str, str] | None:
-    """(user id, account id) of the token's holder."""
-    stmt = (
-        select(User.id, User.account_id)
-        .join(DriverToken, DriverToken.user_id == User.id)
-        .where(
-            DriverToken.operator_id == operator_id,
-            DriverToken.uid_normalized == normalize_token_uid(token_uid),
-        )
-    )
-    row = (await session.execute(stmt)).one_or_none()
-    return None if row is None else (row[0], row[1])
-
-
-async def user_account(session: AsyncSession, operator_id: str, user_id: str) -> str | None:
-    stmt = select(User.account_id).where(User.id == user_id, User.operator_id == operator_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 def chargers_open_to(operator_id: str, user_id: str, at: datetime) -> Select[Charger]:

@@ -117,6 +117,7 @@ class UserFacts:
     id: str
     blocked: bool
     parent_id_tag: str  # the user's own OCPP parent id tag (D8), shared by all its tokens
+    account_id: str | None = None  # the user's account: who may ask about it (R3), not a rule
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.decision import loader, repository
+from chargegroups.decision.loader import ChargerKey
 from chargegroups.decision.rules import Decision, DecisionFacts, decide
 from chargegroups.errors import NotFound
 from chargegroups.kit.pagination import Page, PageRequest, paginate
@@ -32,7 +33,7 @@ async def decide_for_token(
     Everything but the charger's id is read afresh, so a charger object held for a whole
     connection never answers with a stale access mode, scope or plan.
     """
-    facts = await loader.load_for_token(session, charger_id=charger.id, token_uid=token_uid, at=at)
+    facts = await loader.load_for_token(session, charger=_key(charger), token_uid=token_uid, at=at)
     return decide(_found(facts))
 
 
@@ -40,8 +41,12 @@ async def decide_for_user(
     session: AsyncSession, *, charger: Charger, user_id: str, at: datetime
 ) -> Decision:
     """May this user charge at ``charger`` at ``at``, whatever token it presents?"""
-    facts = await loader.load_for_user(session, charger_id=charger.id, user_id=user_id, at=at)
+    facts = await loader.load_for_user(session, charger=_key(charger), user_id=user_id, at=at)
     return decide(_found(facts))
+
+
+def _key(charger: Charger) -> ChargerKey:
+    return ChargerKey(charger.operator_id, charger_id=charger.id)
 
 
 def _found(facts: DecisionFacts | None) -> DecisionFacts:
@@ -80,27 +85,26 @@ async def decide_for_caller(
     Operator admins ask anything of their operator. Account admins ask about the chargers their
     accounts own (any token or user) and about their accounts' drivers at any charger (to answer
     "why can't my driver charge there?"). A driver asks only about itself, at any charger.
+
+    The facts are loaded first, in the decision's one round trip, and the reach is checked on
+    them before anything is answered; every refusal is the same 404.
     """
-    charger = await find_charger(
-        session, subject.operator_id, charger_id=charger_id, charge_point_id=charge_point_id
-    )
-    holder: tuple[str, str] | None = None  # (user id, account id) the decision is about
-    if user_id is not None:
-        account_id = await repository.user_account(session, subject.operator_id, user_id)
-        if account_id is None:
-            raise NotFound(_OUT_OF_REACH)
-        holder = (user_id, account_id)
-    if not subject.manages_account(charger.account_id):
-        if token_uid is not None:
-            holder = await repository.token_owner(session, subject.operator_id, token_uid)
-        if holder is None or not (
-            holder[0] == subject.user_id or holder[1] in subject.admin_account_ids
-        ):
-            raise NotFound(_OUT_OF_REACH)
+    key = ChargerKey(subject.operator_id, charger_id=charger_id, charge_point_id=charge_point_id)
     if token_uid is not None:
-        return await decide_for_token(session, charger=charger, token_uid=token_uid, at=at)
-    assert user_id is not None
-    return await decide_for_user(session, charger=charger, user_id=user_id, at=at)
+        facts = await loader.load_for_token(session, charger=key, token_uid=token_uid, at=at)
+    else:
+        assert user_id is not None
+        facts = await loader.load_for_user(session, charger=key, user_id=user_id, at=at)
+    facts = _found(facts)
+    holder = facts.user  # the token's holder, or the user asked about; None if unknown
+    if user_id is not None and holder is None:
+        raise NotFound(_OUT_OF_REACH)
+    if not subject.manages_account(facts.charger.owning_account_id) and (
+        holder is None
+        or not (holder.id == subject.user_id or holder.account_id in subject.admin_account_ids)
+    ):
+        raise NotFound(_OUT_OF_REACH)
+    return decide(facts)
 
 
 async def where_i_may_charge(

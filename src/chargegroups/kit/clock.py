@@ -12,3 +12,10 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """Databases without time zones (SQLite) hand back naive datetimes that are UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def from_database(value: datetime | str | None) -> datetime | None:
+    """A UTC instant as a driver hands it back raw: SQLite's text, or a datetime."""
+    if value is None:
+        return None
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)

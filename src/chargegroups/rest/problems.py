@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -17,6 +19,7 @@ from chargegroups import errors
 from chargegroups.kit.request_context import current_request_id
 
 log = logging.getLogger("chargegroups.rest")
+_SQLITE_BUSY = re.compile(r"database is (locked|busy)|database table is locked")
 
 STATUS_BY_CATEGORY: tuple[tuple[type[errors.ChargeGroupsError], int], ...] = (
     (errors.Unauthenticated, 401),
@@ -103,6 +106,25 @@ def install(app: FastAPI) -> None:
         return problem(
             422, "invalid_value", "Invalid input", "A value in the request cannot be stored."
         )
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database went away (a restart: the pool is discarded and reconnects) or is busy
+        # (SQLite's lock timeout). Nothing was changed; the client may simply retry. SQLite
+        # also calls a bad statement "operational": that is our bug, and stays a 500.
+        if isinstance(exc.orig, sqlite3.OperationalError) and not _SQLITE_BUSY.search(
+            str(exc.orig)
+        ):
+            raise exc
+        log.warning("database unavailable: %s", exc.orig)
+        response = problem(
+            503,
+            "database_unavailable",
+            "Service unavailable",
+            "The database is not reachable; retry.",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(StaleDataError)
     async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
