@@ -7,6 +7,7 @@ from datetime import timedelta, timezone
 import httpx
 import pytest
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import make_url
 
 from chargegroups.app import create_app, dispose
 from chargegroups.auth.service import issue_token
@@ -27,6 +28,7 @@ from tests.fixtures.factories import (
 )
 from tests.rest.test_problems import assert_problem
 
+_DROPPED = "chargegroups-dropped-connection-test"
 _LIVE = select(AccessToken.id).where(
     AccessToken.user_id == bindparam("user_id"), AccessToken.expires_at > bindparam("now")
 )
@@ -75,21 +77,27 @@ async def test_a_dropped_connection_is_a_503_once_then_the_pool_reconnects(
         driver = await make_user(s, world.operator, world.default_account)
         token = await make_driver_token(s, driver)
         headers = await bearer(s, world.admin)
-    app = create_app(app_settings.model_copy(update={"database_pool_size": 1}))
+    # Its own application name, so only this app's connections are ended, not the suite's.
+    url = make_url(app_settings.database_url).update_query_dict({"application_name": _DROPPED})
+    app = create_app(
+        app_settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)})
+    )
     body = {"charger_id": charger.id, "token_uid": token.uid}
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
             first = await http.post("/api/v1/decisions", json=body, headers=headers)
             assert first.status_code == 200, first.text
-            # The server ends every other connection, as a restart would.
+            # The server ends the application's connections, as a restart would.
             async with uow() as s:
-                await s.execute(
+                ended = await s.execute(
                     text(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
+                        " WHERE application_name = :name"
+                    ),
+                    {"name": _DROPPED},
                 )
+                assert any(row[0] for row in ended)
             lost = await http.post("/api/v1/decisions", json=body, headers=headers)
             assert_problem(lost, 503, "database_unavailable")
             assert lost.headers["retry-after"] == "1"
