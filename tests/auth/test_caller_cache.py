@@ -16,6 +16,7 @@ from chargegroups.auth.subject import AuthSubject
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.secrets import hash_token
 from chargegroups.models import Grant, User
+from tests.fixtures.clock import FakeClock
 from tests.fixtures.factories import bearer, make_account, make_operator, make_user
 
 SUBJECT = AuthSubject(
@@ -25,14 +26,6 @@ SUBJECT = AuthSubject(
     is_operator_admin=False,
     admin_account_ids=frozenset(),
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_an_entry_lives_for_its_seconds_and_never_past_the_tokens_expiry() -> None:

@@ -11,14 +11,7 @@ from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
 from chargegroups.errors import RateLimited
 from chargegroups.kit.rate_limit import SlidingWindowLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fixtures.clock import FakeClock
 
 
 def test_the_limiter_refuses_the_hit_after_the_limit_within_the_window() -> None:
