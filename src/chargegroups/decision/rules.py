@@ -219,6 +219,21 @@ _STATUSES: Final[dict[str, tuple[str, str, str]]] = {
     "accepted_via_group": ("Accepted", "Accepted", "Accepted"),
 }
 
+# A group's roles as bits, in the order the trace lists them, and every combination built once.
+_GRANTS, _DISCOUNT, _DECIDING, _PAYS = 1, 2, 4, 8
+_ROLE_BITS: Final[tuple[tuple[Role, int], ...]] = (
+    ("grants_access", _GRANTS),
+    ("discount", _DISCOUNT),
+    ("deciding", _DECIDING),
+    ("pays", _PAYS),
+)
+_ROLES: Final[tuple[tuple[Role, ...], ...]] = tuple(
+    tuple(role for role, bit in _ROLE_BITS if mask & bit) for mask in range(16)
+)
+
+# The outputs are built with tuple.__new__ directly: a NamedTuple's own __new__ is a Python
+# function, one extra frame per trace entry, most of the trace's cost.
+_new = tuple.__new__
 
 _TTLS: dict[int, timedelta] = {}  # a handful of configured TTLs; avoids a timedelta per call
 
@@ -269,9 +284,12 @@ def decide(facts: DecisionFacts) -> Decision:
         return _refused(facts, reason, user_id, token_uid, "decision_refused")
     assert user is not None  # narrowed by the checks above
 
-    # D5-D7: one pass over the user's groups.
     scope = charger.scope_group_ids
     private = charger.access_mode == "private"
+    if private and not scope:  # nothing can grant access: skip the pass below
+        return _refused(facts, "not_in_scope", user.id, token_uid, "not_in_charger_scope")
+
+    # D5-D7: one pass over the user's groups.
     best: GroupFacts | None = None  # D6 winner
     best_strength = 0
     access: GroupFacts | None = None  # first access-granting group in tie order
@@ -332,27 +350,29 @@ def decide(facts: DecisionFacts) -> Decision:
 
     if payer_group is not None:
         assert payer_group.financial_owner_id is not None
-        payer = PayerRef("financial_owner", payer_group.financial_owner_id, payer_group.id)
+        payer = _new(PayerRef, ("financial_owner", payer_group.financial_owner_id, payer_group.id))
     else:
-        payer = PayerRef("driver", user.id, None)
+        payer = _new(PayerRef, ("driver", user.id, None))
 
-    reason = "accepted_via_group" if private else "accepted_public"
-    return Decision(
-        True,
-        "Accepted",
-        "Accepted",
-        "Accepted",
-        reason,
-        user.id,
-        token_uid,
-        charger.id,
-        deciding.id if deciding is not None else None,
-        best.discount if best is not None else None,
-        payer,
-        charger.rate_plan,
-        _accepted_trace(facts, private, best, deciding, payer_group),
-        user.parent_id_tag,
-        expires,
+    return _new(
+        Decision,
+        (
+            True,
+            "Accepted",
+            "Accepted",
+            "Accepted",
+            "accepted_via_group" if private else "accepted_public",
+            user.id,
+            token_uid,
+            charger.id,
+            deciding.id if deciding is not None else None,
+            best.discount if best is not None else None,
+            payer,
+            charger.rate_plan,
+            _accepted_trace(facts, private, best, deciding, payer_group),
+            user.parent_id_tag,
+            expires,
+        ),
     )
 
 
@@ -376,24 +396,27 @@ def _refused(
             why = "not_in_charger_scope"
         else:
             why = default_why
-        trace.append(TraceEntry(g.id, False, why, (), g.name))
+        trace.append(_new(TraceEntry, (g.id, False, why, (), g.name)))
     status, s16, s201 = _STATUSES[reason]
-    return Decision(
-        False,
-        status,
-        s16,
-        s201,
-        reason,
-        user_id,
-        token_uid,
-        facts.charger.id,
-        None,
-        None,
-        None,
-        facts.charger.rate_plan,
-        tuple(trace),
-        None,
-        None,
+    return _new(
+        Decision,
+        (
+            False,
+            status,
+            s16,
+            s201,
+            reason,
+            user_id,
+            token_uid,
+            facts.charger.id,
+            None,
+            None,
+            None,
+            facts.charger.rate_plan,
+            tuple(trace),
+            None,
+            None,
+        ),
     )
 
 
@@ -410,20 +433,18 @@ def _accepted_trace(
     for g in facts.groups:
         until = g.membership_valid_until
         if until is not None and until <= at:
-            trace.append(TraceEntry(g.id, False, "membership_expired", (), g.name))
+            trace.append(_new(TraceEntry, (g.id, False, "membership_expired", (), g.name)))
             continue
         in_scope = g.id in scope
-        roles: list[Role] = []
-        if private and in_scope:
-            roles.append("grants_access")
+        roles = _GRANTS if private and in_scope else 0
         if g is best:
-            roles.append("discount")
+            roles |= _DISCOUNT
         if g is deciding:
-            roles.append("deciding")
+            roles |= _DECIDING
         if g is payer_group:
-            roles.append("pays")
+            roles |= _PAYS
         if roles:
-            trace.append(TraceEntry(g.id, True, "applies", tuple(roles), g.name))
+            trace.append(_new(TraceEntry, (g.id, True, "applies", _ROLES[roles], g.name)))
             continue
         owner = g.financial_owner_id is not None
         why: Why
@@ -437,7 +458,7 @@ def _accepted_trace(
             why = "financial_owner_not_covering"
         else:
             why = "no_discount_on_rate_plan"
-        trace.append(TraceEntry(g.id, False, why, (), g.name))
+        trace.append(_new(TraceEntry, (g.id, False, why, (), g.name)))
     return tuple(trace)
 
 
