@@ -3,7 +3,9 @@
 Pure and synchronous: a loader fills :class:`DecisionFacts` (token, user, charger, the user's
 groups with their discount on the charger's rate plan) and :func:`decide` answers. This is the
 hot path of every OCPP ``Authorize``: no I/O, no validation library, one pass over the groups
-to choose, one more to write the trace.
+to choose. The trace is not written then: :attr:`Decision.trace` derives it from the facts and
+the groups chosen when it is read (the API, the console and the CLI read it; ``Authorize`` never
+does).
 
 Order of checks (first failing check answers):
 
@@ -65,6 +67,7 @@ __all__ = [
     "RatePlanRef",
     "Reason",
     "TokenFacts",
+    "TraceBasis",
     "TraceEntry",
     "UserFacts",
     "decide",
@@ -188,6 +191,16 @@ class TraceEntry(NamedTuple):
     group_name: str = ""
 
 
+class TraceBasis(NamedTuple):
+    """What a decision's trace is derived from: its facts and the groups it chose."""
+
+    facts: DecisionFacts
+    refused_why: Why | None  # a refused decision's ``why`` for groups with nothing else to say
+    best: GroupFacts | None  # the D6 winner
+    deciding: GroupFacts | None
+    payer_group: GroupFacts | None
+
+
 class Decision(NamedTuple):
     allowed: bool
     status: str  # OCPP-neutral: the OCPP 2.0.1 vocabulary, the richer of the two
@@ -201,9 +214,21 @@ class Decision(NamedTuple):
     discount: Discount | None
     payer: PayerRef | None
     rate_plan: RatePlanRef
-    trace: tuple[TraceEntry, ...]
     parent_id_tag: str | None  # the user's own (D8); None when refused
     cache_expires_at: datetime | None  # None when refused
+    basis: TraceBasis
+
+    @property
+    def trace(self) -> tuple[TraceEntry, ...]:
+        """One entry per group, in the order of the facts (D9; the module docstring).
+
+        Derived from ``basis`` each time it is read, so that deciding never pays for it: read it
+        once and keep it.
+        """
+        b = self.basis
+        if b.refused_why is not None:
+            return _refused_trace(b.facts, b.refused_why)
+        return _accepted_trace(b.facts, b.best, b.deciding, b.payer_group)
 
 
 # reason -> (status, ocpp16_status, ocpp201_status)
@@ -232,7 +257,7 @@ _ROLES: Final[tuple[tuple[Role, ...], ...]] = tuple(
 )
 
 # The outputs are built with tuple.__new__ directly: a NamedTuple's own __new__ is a Python
-# function, one extra frame per trace entry, most of the trace's cost.
+# function, one extra frame per output, most of the trace's cost.
 _new = tuple.__new__
 
 _TTLS: dict[int, timedelta] = {}  # a handful of configured TTLs; avoids a timedelta per call
@@ -310,8 +335,8 @@ def decide(facts: DecisionFacts) -> Decision:
                 access_until = until
         d = g.discount
         if d is not None:
-            s = d.strength
-            if best is None or s > best_strength or (s == best_strength and _before(g, best)):
+            s = d.strength  # always above 0: the first discount beats "none yet"
+            if s > best_strength or (s == best_strength and best is not None and _before(g, best)):
                 best = g
                 best_strength = s
         if (
@@ -369,9 +394,9 @@ def decide(facts: DecisionFacts) -> Decision:
             best.discount if best is not None else None,
             payer,
             charger.rate_plan,
-            _accepted_trace(facts, private, best, deciding, payer_group),
             user.parent_id_tag,
             expires,
+            _new(TraceBasis, (facts, None, best, deciding, payer_group)),
         ),
     )
 
@@ -383,20 +408,6 @@ def _refused(
     token_uid: str | None,
     default_why: Why,
 ) -> Decision:
-    at = facts.at
-    scope = facts.charger.scope_group_ids
-    private = facts.charger.access_mode == "private"
-    trace = []
-    for g in facts.groups:
-        until = g.membership_valid_until
-        why: Why
-        if until is not None and until <= at:
-            why = "membership_expired"
-        elif private and g.id not in scope:
-            why = "not_in_charger_scope"
-        else:
-            why = default_why
-        trace.append(_new(TraceEntry, (g.id, False, why, (), g.name)))
     status, s16, s201 = _STATUSES[reason]
     return _new(
         Decision,
@@ -413,22 +424,40 @@ def _refused(
             None,
             None,
             facts.charger.rate_plan,
-            tuple(trace),
             None,
             None,
+            _new(TraceBasis, (facts, default_why, None, None, None)),
         ),
     )
 
 
+def _refused_trace(facts: DecisionFacts, default_why: Why) -> tuple[TraceEntry, ...]:
+    at = facts.at
+    scope = facts.charger.scope_group_ids
+    private = facts.charger.access_mode == "private"
+    trace = []
+    for g in facts.groups:
+        until = g.membership_valid_until
+        why: Why
+        if until is not None and until <= at:
+            why = "membership_expired"
+        elif private and g.id not in scope:
+            why = "not_in_charger_scope"
+        else:
+            why = default_why
+        trace.append(_new(TraceEntry, (g.id, False, why, (), g.name)))
+    return tuple(trace)
+
+
 def _accepted_trace(
     facts: DecisionFacts,
-    private: bool,
     best: GroupFacts | None,
     deciding: GroupFacts | None,
     payer_group: GroupFacts | None,
 ) -> tuple[TraceEntry, ...]:
     at = facts.at
     scope = facts.charger.scope_group_ids
+    private = facts.charger.access_mode == "private"
     trace = []
     for g in facts.groups:
         until = g.membership_valid_until
@@ -468,6 +497,7 @@ def _accepted_trace(
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
     """The API's JSON shape of a decision (``API.md``, "The decision")."""
     d = decision
+    trace = d.trace
     return {
         "allowed": d.allowed,
         "status": d.status,
@@ -497,7 +527,7 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
                 "why": t.why,
                 "roles": list(t.roles),
             }
-            for t in d.trace
+            for t in trace
         ],
         "parent_id_tag": d.parent_id_tag,
         "cache_expires_at": (
@@ -545,7 +575,8 @@ _ROLE_TEXT: Final[dict[str, str]] = {
 def explain(decision: Decision) -> list[str]:
     """Plain-English sentences for the console and the CLI (D9)."""
     d = decision
-    names = {t.group_id: t.group_name or t.group_id for t in d.trace}
+    trace = d.trace
+    names = {t.group_id: t.group_name or t.group_id for t in trace}
     lines = [_REASON_TEXT[d.reason]]
     if d.allowed:
         lines.append(f"Rate plan: {d.rate_plan.summary} (version {d.rate_plan.version}).")
@@ -562,13 +593,13 @@ def explain(decision: Decision) -> list[str]:
             lines.append(f"Paid by group \u201c{group}\u201d (its financial owner).")
         else:
             lines.append("The driver pays.")
-    for t in d.trace:
+    for t in trace:
         name = t.group_name or t.group_id
         if t.applies:
             roles = ", ".join(_ROLE_TEXT[r] for r in t.roles)
             lines.append(f"Group \u201c{name}\u201d applies here: it {roles}.")
         else:
             lines.append(f"Group \u201c{name}\u201d does not apply: {_WHY_TEXT[t.why]}.")
-    if not d.trace:
+    if not trace:
         lines.append("The driver is in no group.")
     return lines
