@@ -369,9 +369,10 @@ def decide(facts: DecisionFacts) -> Decision:
         expires = token.expires_at
     if access is not None and not access_unbounded and access_until is not None:
         expires = min(expires, access_until)
-    for relied in (deciding, payer_group):
-        if relied is not None and relied.membership_valid_until is not None:
-            expires = min(expires, relied.membership_valid_until)
+    if deciding is not None and deciding.membership_valid_until is not None:
+        expires = min(expires, deciding.membership_valid_until)
+    if payer_group is not None and payer_group.membership_valid_until is not None:
+        expires = min(expires, payer_group.membership_valid_until)
 
     if payer_group is not None:
         assert payer_group.financial_owner_id is not None
