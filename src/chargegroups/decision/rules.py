@@ -174,7 +174,8 @@ class DecisionFacts:
 # --------------------------------------------------------------------------- outputs
 # Outputs are NamedTuples, not frozen dataclasses: equally immutable and typed, but built
 # about three times faster (a frozen dataclass sets each field through object.__setattr__),
-# which matters on this path. Use ``_replace`` rather than ``dataclasses.replace``.
+# which matters on this path. A decision's ``trace`` follows from its ``basis``, so a decision
+# is never edited (no ``_replace``).
 
 
 class PayerRef(NamedTuple):
@@ -256,8 +257,8 @@ _ROLES: Final[tuple[tuple[Role, ...], ...]] = tuple(
     tuple(role for role, bit in _ROLE_BITS if mask & bit) for mask in range(16)
 )
 
-# The outputs are built with tuple.__new__ directly: a NamedTuple's own __new__ is a Python
-# function, one extra frame per output, most of the trace's cost.
+# Outputs (and trace entries) are built with tuple.__new__ directly: a NamedTuple's own __new__
+# is a Python function, one more frame for each.
 _new = tuple.__new__
 
 _TTLS: dict[int, timedelta] = {}  # a handful of configured TTLs; avoids a timedelta per call
