@@ -5,7 +5,9 @@ chargers, 20 000 groups, 5 000 000 memberships, 200 000 scope links at DIV=1) in
 with two tokens per user (2 000 000 tokens), bulk-loaded (COPY on PostgreSQL, executemany on
 SQLite; never the ORM), then measures on the baselines' fixed query stream:
 
-(a) ``decide(facts)``, the pure core, on facts the loader fetched;
+(a) ``decide(facts)``, the pure core, on facts the loader fetched: the decision alone (what
+    OCPP ``Authorize`` uses; the trace is derived only when read), and the decision with its
+    trace read (``decide(facts).trace``, what the API, the console and the CLI use);
 (b) ``decide_for_token`` (loader + core) on one connection, SQLite and PostgreSQL;
 (c) ``POST /api/v1/decisions`` with a real bearer token against uvicorn (one worker) on
     loopback: a fixed-rate run (1 000/s) for latency, a saturating run for the maximum rate.
@@ -54,7 +56,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from chargegroups import migrate  # noqa: E402
 from chargegroups.database import create_engine, create_sessionmaker  # noqa: E402
 from chargegroups.decision import loader  # noqa: E402
-from chargegroups.decision.rules import decide  # noqa: E402
+from chargegroups.decision.rules import DecisionFacts, decide  # noqa: E402
 from chargegroups.decision.service import decide_for_token  # noqa: E402
 from chargegroups.kit.secrets import hash_token  # noqa: E402
 from chargegroups.models import Charger  # noqa: E402
@@ -338,16 +340,39 @@ def queries(scratch: Path, div: int, n: int) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- (a) and (b)
 
 
+def measure_core(facts: list[DecisionFacts], reps: int, with_trace: bool) -> dict[str, Any]:
+    """(a) the core alone on the loaded facts; ``with_trace`` also reads each decision's trace."""
+    pc = time.perf_counter_ns
+    runs = []
+    for _ in range(reps):
+        lat = []
+        t0 = time.perf_counter()
+        if with_trace:
+            for f in facts:
+                a = pc()
+                decide(f).trace  # noqa: B018  (reading it is what is measured)
+                lat.append(pc() - a)
+        else:
+            for f in facts:
+                a = pc()
+                decide(f)
+                lat.append(pc() - a)
+        runs.append(summary(lat, time.perf_counter() - t0))
+    core = best_of(runs)
+    core["groups_per_user_mean"] = statistics.fmean(len(f.groups) for f in facts)
+    return core
+
+
 async def measure_direct(
     url: str, qs: list[tuple[str, str]], reps: int, profile: Path | None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(b) loader + core on one session/connection; (a) the core alone on the loaded facts."""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(b) loader + core on one session/connection; (a) the core alone on the loaded facts,
+    without and with its trace."""
     engine = create_engine(url)
     maker = create_sessionmaker(engine)
     chargers = {c: Charger(id=c, operator_id=OP) for _, c in qs}
     pc = time.perf_counter_ns
     out: dict[str, Any] = {}
-    core: dict[str, Any] | None = None
     async with maker() as session:
         facts = []
         allowed = 0
@@ -379,18 +404,7 @@ async def measure_direct(
             pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(25)
             profile.write_text(text.getvalue())  # noqa: ASYNC240  (after the timed part)
     await engine.dispose()
-    core_runs = []
-    for _ in range(reps):
-        lat = []
-        t0 = time.perf_counter()
-        for f in facts:
-            a = pc()
-            decide(f)
-            lat.append(pc() - a)
-        core_runs.append(summary(lat, time.perf_counter() - t0))
-    core = best_of(core_runs)
-    core["groups_per_user_mean"] = statistics.fmean(len(f.groups) for f in facts)
-    return out, core
+    return out, measure_core(facts, reps, False), measure_core(facts, reps, True)
 
 
 # --------------------------------------------------------------------------- (c) HTTP
@@ -637,11 +651,13 @@ def main() -> None:
         urls[kind] = url
         print(f"{kind}: loaded in {load_s:.1f}s", flush=True)
         prof = scratch / f"profile_{kind}.txt" if args.profile else None
-        direct, core = asyncio.run(measure_direct(url, qs, args.reps, prof))
+        direct, core, core_trace = asyncio.run(measure_direct(url, qs, args.reps, prof))
         result[kind] = {"load_s": load_s, **direct}
         result["core"] = core
+        result["core_trace"] = core_trace
         print(kind, json.dumps(direct["loader_core"]), flush=True)
     print("core", json.dumps(result["core"]), flush=True)
+    print("core_trace", json.dumps(result["core_trace"]), flush=True)
     if args.http_seconds > 0 and args.http_db in urls:
         result["http"] = {
             "db": args.http_db,
@@ -657,6 +673,9 @@ def main() -> None:
     if base:
         ratios: dict[str, float] = {
             "core_p99_over_dict_p99": result["core"]["p99_us"] / base["dict_tok"]["p99_us"],
+            "core_trace_p99_over_dict_p99": (
+                result["core_trace"]["p99_us"] / base["dict_tok"]["p99_us"]
+            ),
         }
         if "pg" in result:
             ratios["pg_p99_over_bare_sql_p99"] = (

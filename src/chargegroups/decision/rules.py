@@ -3,7 +3,9 @@
 Pure and synchronous: a loader fills :class:`DecisionFacts` (token, user, charger, the user's
 groups with their discount on the charger's rate plan) and :func:`decide` answers. This is the
 hot path of every OCPP ``Authorize``: no I/O, no validation library, one pass over the groups
-to choose, one more to write the trace.
+to choose. The trace is not written then: :attr:`Decision.trace` derives it from the facts and
+the groups chosen when it is read (the API, the console and the CLI read it; ``Authorize`` never
+does).
 
 Order of checks (first failing check answers):
 
@@ -65,6 +67,7 @@ __all__ = [
     "RatePlanRef",
     "Reason",
     "TokenFacts",
+    "TraceBasis",
     "TraceEntry",
     "UserFacts",
     "decide",
@@ -172,7 +175,8 @@ class DecisionFacts:
 # --------------------------------------------------------------------------- outputs
 # Outputs are NamedTuples, not frozen dataclasses: equally immutable and typed, but built
 # about three times faster (a frozen dataclass sets each field through object.__setattr__),
-# which matters on this path. Use ``_replace`` rather than ``dataclasses.replace``.
+# which matters on this path. A decision's ``trace`` follows from its ``basis``, so a decision
+# is never edited (no ``_replace``).
 
 
 class PayerRef(NamedTuple):
@@ -189,6 +193,16 @@ class TraceEntry(NamedTuple):
     group_name: str = ""
 
 
+class TraceBasis(NamedTuple):
+    """What a decision's trace is derived from: its facts and the groups it chose."""
+
+    facts: DecisionFacts
+    refused_why: Why | None  # a refused decision's ``why`` for groups with nothing else to say
+    best: GroupFacts | None  # the D6 winner
+    deciding: GroupFacts | None
+    payer_group: GroupFacts | None
+
+
 class Decision(NamedTuple):
     allowed: bool
     status: str  # OCPP-neutral: the OCPP 2.0.1 vocabulary, the richer of the two
@@ -202,9 +216,21 @@ class Decision(NamedTuple):
     discount: Discount | None
     payer: PayerRef | None
     rate_plan: RatePlanRef
-    trace: tuple[TraceEntry, ...]
     parent_id_tag: str | None  # the user's own (D8); None when refused
     cache_expires_at: datetime | None  # None when refused
+    basis: TraceBasis
+
+    @property
+    def trace(self) -> tuple[TraceEntry, ...]:
+        """One entry per group, in the order of the facts (D9; the module docstring).
+
+        Derived from ``basis`` each time it is read, so that deciding never pays for it: read it
+        once and keep it.
+        """
+        b = self.basis
+        if b.refused_why is not None:
+            return _refused_trace(b.facts, b.refused_why)
+        return _accepted_trace(b.facts, b.best, b.deciding, b.payer_group)
 
 
 # reason -> (status, ocpp16_status, ocpp201_status)
@@ -220,6 +246,21 @@ _STATUSES: Final[dict[str, tuple[str, str, str]]] = {
     "accepted_via_group": ("Accepted", "Accepted", "Accepted"),
 }
 
+# A group's roles as bits, in the order the trace lists them, and every combination built once.
+_GRANTS, _DISCOUNT, _DECIDING, _PAYS = 1, 2, 4, 8
+_ROLE_BITS: Final[tuple[tuple[Role, int], ...]] = (
+    ("grants_access", _GRANTS),
+    ("discount", _DISCOUNT),
+    ("deciding", _DECIDING),
+    ("pays", _PAYS),
+)
+_ROLES: Final[tuple[tuple[Role, ...], ...]] = tuple(
+    tuple(role for role, bit in _ROLE_BITS if mask & bit) for mask in range(16)
+)
+
+# Outputs (and trace entries) are built with tuple.__new__ directly: a NamedTuple's own __new__
+# is a Python function, one more frame for each.
+_new = tuple.__new__
 
 _TTLS: dict[int, timedelta] = {}  # a handful of configured TTLs; avoids a timedelta per call
 
@@ -270,9 +311,12 @@ def decide(facts: DecisionFacts) -> Decision:
         return _refused(facts, reason, user_id, token_uid, "decision_refused")
     assert user is not None  # narrowed by the checks above
 
-    # D5-D7: one pass over the user's groups.
     scope = charger.scope_group_ids
     private = charger.access_mode == "private"
+    if private and not scope:  # nothing can grant access: skip the pass below
+        return _refused(facts, "not_in_scope", user.id, token_uid, "not_in_charger_scope")
+
+    # D5-D7: one pass over the user's groups.
     best: GroupFacts | None = None  # D6 winner
     best_strength = 0
     access: GroupFacts | None = None  # first access-granting group in tie order
@@ -293,8 +337,8 @@ def decide(facts: DecisionFacts) -> Decision:
                 access_until = until
         d = g.discount
         if d is not None:
-            s = d.strength
-            if best is None or s > best_strength or (s == best_strength and _before(g, best)):
+            s = d.strength  # always above 0: the first discount beats "none yet"
+            if s > best_strength or (s == best_strength and best is not None and _before(g, best)):
                 best = g
                 best_strength = s
         if (
@@ -327,33 +371,36 @@ def decide(facts: DecisionFacts) -> Decision:
         expires = token.expires_at
     if access is not None and not access_unbounded and access_until is not None:
         expires = min(expires, access_until)
-    for relied in (deciding, payer_group):
-        if relied is not None and relied.membership_valid_until is not None:
-            expires = min(expires, relied.membership_valid_until)
+    if deciding is not None and deciding.membership_valid_until is not None:
+        expires = min(expires, deciding.membership_valid_until)
+    if payer_group is not None and payer_group.membership_valid_until is not None:
+        expires = min(expires, payer_group.membership_valid_until)
 
     if payer_group is not None:
         assert payer_group.financial_owner_id is not None
-        payer = PayerRef("financial_owner", payer_group.financial_owner_id, payer_group.id)
+        payer = _new(PayerRef, ("financial_owner", payer_group.financial_owner_id, payer_group.id))
     else:
-        payer = PayerRef("driver", user.id, None)
+        payer = _new(PayerRef, ("driver", user.id, None))
 
-    reason = "accepted_via_group" if private else "accepted_public"
-    return Decision(
-        True,
-        "Accepted",
-        "Accepted",
-        "Accepted",
-        reason,
-        user.id,
-        token_uid,
-        charger.id,
-        deciding.id if deciding is not None else None,
-        best.discount if best is not None else None,
-        payer,
-        charger.rate_plan,
-        _accepted_trace(facts, private, best, deciding, payer_group),
-        user.parent_id_tag,
-        expires,
+    return _new(
+        Decision,
+        (
+            True,
+            "Accepted",
+            "Accepted",
+            "Accepted",
+            "accepted_via_group" if private else "accepted_public",
+            user.id,
+            token_uid,
+            charger.id,
+            deciding.id if deciding is not None else None,
+            best.discount if best is not None else None,
+            payer,
+            charger.rate_plan,
+            user.parent_id_tag,
+            expires,
+            _new(TraceBasis, (facts, None, best, deciding, payer_group)),
+        ),
     )
 
 
@@ -364,6 +411,30 @@ def _refused(
     token_uid: str | None,
     default_why: Why,
 ) -> Decision:
+    status, s16, s201 = _STATUSES[reason]
+    return _new(
+        Decision,
+        (
+            False,
+            status,
+            s16,
+            s201,
+            reason,
+            user_id,
+            token_uid,
+            facts.charger.id,
+            None,
+            None,
+            None,
+            facts.charger.rate_plan,
+            None,
+            None,
+            _new(TraceBasis, (facts, default_why, None, None, None)),
+        ),
+    )
+
+
+def _refused_trace(facts: DecisionFacts, default_why: Why) -> tuple[TraceEntry, ...]:
     at = facts.at
     scope = facts.charger.scope_group_ids
     private = facts.charger.access_mode == "private"
@@ -377,54 +448,35 @@ def _refused(
             why = "not_in_charger_scope"
         else:
             why = default_why
-        trace.append(TraceEntry(g.id, False, why, (), g.name))
-    status, s16, s201 = _STATUSES[reason]
-    return Decision(
-        False,
-        status,
-        s16,
-        s201,
-        reason,
-        user_id,
-        token_uid,
-        facts.charger.id,
-        None,
-        None,
-        None,
-        facts.charger.rate_plan,
-        tuple(trace),
-        None,
-        None,
-    )
+        trace.append(_new(TraceEntry, (g.id, False, why, (), g.name)))
+    return tuple(trace)
 
 
 def _accepted_trace(
     facts: DecisionFacts,
-    private: bool,
     best: GroupFacts | None,
     deciding: GroupFacts | None,
     payer_group: GroupFacts | None,
 ) -> tuple[TraceEntry, ...]:
     at = facts.at
     scope = facts.charger.scope_group_ids
+    private = facts.charger.access_mode == "private"
     trace = []
     for g in facts.groups:
         until = g.membership_valid_until
         if until is not None and until <= at:
-            trace.append(TraceEntry(g.id, False, "membership_expired", (), g.name))
+            trace.append(_new(TraceEntry, (g.id, False, "membership_expired", (), g.name)))
             continue
         in_scope = g.id in scope
-        roles: list[Role] = []
-        if private and in_scope:
-            roles.append("grants_access")
+        roles = _GRANTS if private and in_scope else 0
         if g is best:
-            roles.append("discount")
+            roles |= _DISCOUNT
         if g is deciding:
-            roles.append("deciding")
+            roles |= _DECIDING
         if g is payer_group:
-            roles.append("pays")
+            roles |= _PAYS
         if roles:
-            trace.append(TraceEntry(g.id, True, "applies", tuple(roles), g.name))
+            trace.append(_new(TraceEntry, (g.id, True, "applies", _ROLES[roles], g.name)))
             continue
         owner = g.financial_owner_id is not None
         why: Why
@@ -438,7 +490,7 @@ def _accepted_trace(
             why = "financial_owner_not_covering"
         else:
             why = "no_discount_on_rate_plan"
-        trace.append(TraceEntry(g.id, False, why, (), g.name))
+        trace.append(_new(TraceEntry, (g.id, False, why, (), g.name)))
     return tuple(trace)
 
 
@@ -448,6 +500,7 @@ def _accepted_trace(
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
     """The API's JSON shape of a decision (``API.md``, "The decision")."""
     d = decision
+    trace = d.trace
     return {
         "allowed": d.allowed,
         "status": d.status,
@@ -477,7 +530,7 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
                 "why": t.why,
                 "roles": list(t.roles),
             }
-            for t in d.trace
+            for t in trace
         ],
         "parent_id_tag": d.parent_id_tag,
         "cache_expires_at": (
@@ -525,7 +578,8 @@ _ROLE_TEXT: Final[dict[str, str]] = {
 def explain(decision: Decision) -> list[str]:
     """Plain-English sentences for the console and the CLI (D9)."""
     d = decision
-    names = {t.group_id: t.group_name or t.group_id for t in d.trace}
+    trace = d.trace
+    names = {t.group_id: t.group_name or t.group_id for t in trace}
     lines = [_REASON_TEXT[d.reason]]
     if d.allowed:
         lines.append(f"Rate plan: {d.rate_plan.summary} (version {d.rate_plan.version}).")
@@ -542,13 +596,13 @@ def explain(decision: Decision) -> list[str]:
             lines.append(f"Paid by group \u201c{group}\u201d (its financial owner).")
         else:
             lines.append("The driver pays.")
-    for t in d.trace:
+    for t in trace:
         name = t.group_name or t.group_id
         if t.applies:
             roles = ", ".join(_ROLE_TEXT[r] for r in t.roles)
             lines.append(f"Group \u201c{name}\u201d applies here: it {roles}.")
         else:
             lines.append(f"Group \u201c{name}\u201d does not apply: {_WHY_TEXT[t.why]}.")
-    if not d.trace:
+    if not trace:
         lines.append("The driver is in no group.")
     return lines
