@@ -497,10 +497,13 @@ def _accepted_trace(
 # --------------------------------------------------------------------------- presenting
 
 
-def decision_to_dict(decision: Decision) -> dict[str, Any]:
-    """The API's JSON shape of a decision (``API.md``, "The decision")."""
+def decision_to_dict(
+    decision: Decision, trace: tuple[TraceEntry, ...] | None = None
+) -> dict[str, Any]:
+    """The API's JSON shape of a decision (``API.md``, "The decision"); ``trace`` if the
+    caller already read it (it is derived on each read)."""
     d = decision
-    trace = d.trace
+    trace = d.trace if trace is None else trace
     return {
         "allowed": d.allowed,
         "status": d.status,
@@ -575,10 +578,11 @@ _ROLE_TEXT: Final[dict[str, str]] = {
 }
 
 
-def explain(decision: Decision) -> list[str]:
-    """Plain-English sentences for the console and the CLI (D9)."""
+def explain(decision: Decision, trace: tuple[TraceEntry, ...] | None = None) -> list[str]:
+    """Plain-English sentences for the console and the CLI (D9); ``trace`` as for
+    :func:`decision_to_dict`."""
     d = decision
-    trace = d.trace
+    trace = d.trace if trace is None else trace
     names = {t.group_id: t.group_name or t.group_id for t in trace}
     lines = [_REASON_TEXT[d.reason]]
     if d.allowed:

@@ -69,8 +69,9 @@ class DecisionOut(BaseModel):
 
     @classmethod
     def build(cls, decision: Decision) -> DecisionOut:
-        body = decision_to_dict(decision)
-        explanation = explain(decision)
+        trace = decision.trace  # derived on each read: once for both
+        body = decision_to_dict(decision, trace)
+        explanation = explain(decision, trace)
         if decision.rate_plan == NO_RATE_PLAN:
             body["rate_plan"] = None
             plan_line = f"Rate plan: {NO_RATE_PLAN.summary} (version 0)."
