@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -300,6 +301,19 @@ def test_cache_lifetime_is_bounded_by_ttl_and_token_expiry() -> None:
     assert decide(facts(ttl=60)).cache_expires_at == AT + timedelta(seconds=60)
     token = TokenFacts("TOKEN-1", "user-1", expires_at=AT + timedelta(seconds=30))
     assert decide(facts(token=token)).cache_expires_at == AT + timedelta(seconds=30)
+
+
+def test_a_late_answer_counts_the_cache_lifetime_from_when_it_is_given() -> None:
+    """A start reported two hours late: decided as of the start, cached from the answer on,
+    never past the token's expiry (which may already be behind the answer: not cached)."""
+    late = dataclasses.replace(facts(ttl=60, at=AT - timedelta(hours=2)), answered_at=AT)
+    assert decide(late).cache_expires_at == AT + timedelta(seconds=60)
+    gone = TokenFacts("TOKEN-1", "user-1", expires_at=AT - timedelta(hours=1))
+    late_gone = dataclasses.replace(facts(token=gone, at=AT - timedelta(hours=2)), answered_at=AT)
+    d = decide(late_gone)
+    assert d.allowed and d.cache_expires_at == AT - timedelta(hours=1)
+    early = dataclasses.replace(facts(ttl=60), answered_at=AT - timedelta(hours=1))
+    assert decide(early).cache_expires_at == AT + timedelta(seconds=60)  # never before ``at``
 
 
 def test_cache_lifetime_on_private_charger_lasts_while_any_granting_membership_does() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -59,6 +59,21 @@ async def test_a_full_transaction_is_priced_with_the_group_discount(
         ("discount", "-2.00"),
     ]
     assert (body["vat"], body["total"]) == ("2.20", {"amount": "12.70", "currency": "EUR"})
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_a_start_reported_late_is_answered_with_a_cache_expiry_from_now(
+    ocpp_url: str, network: Network, version: str
+) -> None:
+    """The start is two hours old (the charger was offline): decided as of then, but the
+    answer's authorization-cache expiry counts from the answer, not from the start."""
+    answers = dict(await full_session(ocpp_url, network, version))  # type: ignore[arg-type]
+    start = answers["StartTransaction" if version == "1.6" else "TransactionEvent(Started)"]
+    info = start["id_tag_info"] if version == "1.6" else start["id_token_info"]
+    key = "expiry_date" if version == "1.6" else "cache_expiry_date_time"
+    assert info["status"] == "Accepted"
+    expires = datetime.fromisoformat(info[key])
+    assert utcnow() < expires <= utcnow() + timedelta(seconds=900)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -160,14 +160,19 @@ class ChargerKey:
 
 
 async def load_for_token(
-    session: AsyncSession, *, charger: ChargerKey, token_uid: str, at: datetime
+    session: AsyncSession,
+    *,
+    charger: ChargerKey,
+    token_uid: str,
+    at: datetime,
+    answered_at: datetime | None = None,
 ) -> DecisionFacts | None:
     """The facts for ``token_uid`` presented at the charger; None if there is no such charger."""
     stmt = _STATEMENTS[True, charger.by_charge_point_id]
     rows = await fetch_rows(
         session, stmt, {**charger.params(), "uid": normalize_token_uid(token_uid)}
     )
-    return await _facts(session, rows, at, token_uid=token_uid)
+    return await _facts(session, rows, at, token_uid=token_uid, answered_at=answered_at)
 
 
 async def load_for_user(
@@ -181,7 +186,12 @@ async def load_for_user(
 
 
 async def _facts(
-    session: AsyncSession, rows: Any, at: datetime, *, token_uid: str | None
+    session: AsyncSession,
+    rows: Any,
+    at: datetime,
+    *,
+    token_uid: str | None,
+    answered_at: datetime | None = None,
 ) -> DecisionFacts | None:
     if not rows:
         return None
@@ -235,6 +245,7 @@ async def _facts(
         at=at,
         cache_ttl_seconds=ttl,
         token_uid=token_uid if token is None else token.uid,
+        answered_at=answered_at,
     )
 
 

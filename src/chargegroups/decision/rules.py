@@ -160,6 +160,10 @@ class DecisionFacts:
     ``token`` is None for an unknown token (``token_uid`` is then the uid presented). A
     decision for a user rather than a token (the console's "may this driver charge here?")
     passes ``token=None, token_uid=None`` and the ``user``.
+
+    ``at`` is the instant decided about; ``answered_at``, when later (a charger reporting a
+    transaction's start late), is when the answer is given: the cache lifetime (D8) counts from
+    then, so a late start's answer is not born expired.
     """
 
     token: TokenFacts | None
@@ -170,6 +174,7 @@ class DecisionFacts:
     at: datetime
     cache_ttl_seconds: int = DEFAULT_CACHE_TTL_SECONDS
     token_uid: str | None = None
+    answered_at: datetime | None = None
 
 
 # --------------------------------------------------------------------------- outputs
@@ -366,7 +371,8 @@ def decide(facts: DecisionFacts) -> Decision:
         if len(_TTLS) > 64:
             _TTLS.clear()
         ttl = _TTLS[facts.cache_ttl_seconds] = timedelta(seconds=facts.cache_ttl_seconds)
-    expires = at + ttl
+    answered_at = facts.answered_at
+    expires = (at if answered_at is None or answered_at < at else answered_at) + ttl
     if token is not None and token.expires_at is not None and token.expires_at < expires:
         expires = token.expires_at
     if access is not None and not access_unbounded and access_until is not None:

@@ -26,14 +26,22 @@ _OUT_OF_REACH = "No such charger, token or user."
 
 
 async def decide_for_token(
-    session: AsyncSession, *, charger: Charger, token_uid: str, at: datetime
+    session: AsyncSession,
+    *,
+    charger: Charger,
+    token_uid: str,
+    at: datetime,
+    answered_at: datetime | None = None,
 ) -> Decision:
     """May the driver presenting ``token_uid`` charge at ``charger`` at ``at`` (OCPP Authorize)?
 
     Everything but the charger's id is read afresh, so a charger object held for a whole
-    connection never answers with a stale access mode, scope or plan.
+    connection never answers with a stale access mode, scope or plan. ``answered_at``: see
+    :class:`~chargegroups.decision.rules.DecisionFacts`.
     """
-    facts = await loader.load_for_token(session, charger=_key(charger), token_uid=token_uid, at=at)
+    facts = await loader.load_for_token(
+        session, charger=_key(charger), token_uid=token_uid, at=at, answered_at=answered_at
+    )
     return decide(_found(facts))
 
 

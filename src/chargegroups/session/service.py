@@ -25,6 +25,7 @@ from chargegroups.billing import service as billing_service
 from chargegroups.decision.rules import Decision
 from chargegroups.decision.service import decide_for_token
 from chargegroups.errors import NotFound
+from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.models import Charger, ChargingSession, Operator, RatePlan, User
 from chargegroups.models.rate_plan import RatePlanVersion
@@ -96,7 +97,11 @@ async def start_transaction(
     if existing is not None:
         return StartOutcome(existing, None, await _parent_id_tag(session, existing))
 
-    decision = await decide_for_token(session, charger=charger, token_uid=token_uid, at=started_at)
+    # Decided as of the start (memberships then), answered now: a start the charger reports
+    # late must not carry an authorization-cache expiry already in the past.
+    decision = await decide_for_token(
+        session, charger=charger, token_uid=token_uid, at=started_at, answered_at=utcnow()
+    )
     if transaction_id is None:
         transaction_id = str(await repository.transaction_count(session, charger.id) + 1)
     row = ChargingSession(
