@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.auth import service as auth_service
@@ -73,9 +72,7 @@ async def authenticated_read(request: Request) -> AsyncIterator[tuple[AsyncSessi
     a request, so the route takes the request and asks for both here, in one step. It declares
     ``openapi_extra=BEARER_SECURITY`` to keep its documented security.
     """
-    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("Missing, expired or revoked credentials.")
+    token = _token(await _bearer(request))
     async with request.app.state.read_sessionmaker() as session:
         cache = request.app.state.caller_cache
         yield session, await auth_service.authenticate(session, token, cache)
