@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from chargegroups.charger import revocation
+from chargegroups.charger import changes, revocation
 from chargegroups.database import unit_of_work
 from chargegroups.kit.clock import utcnow
+from chargegroups.models import Charger
 from chargegroups.ocpp import presence
-from chargegroups.ocpp.credentials import VerifiedPasswords, basic_credentials
+from chargegroups.ocpp.credentials import ChargerCredentials, basic_credentials
 from chargegroups.ocpp.protocol import CentralSystemChargePoint, Disconnected, StarletteConnection
 from chargegroups.ocpp.registry import Link, Registry
 from chargegroups.ocpp.v16 import ChargePoint16
@@ -42,27 +43,31 @@ router = APIRouter()
 
 
 def install(app: FastAPI) -> None:
-    """Add the endpoint and its per-application state (connections, verified passwords)."""
+    """Add the endpoint and its per-application state (connections, chargers' credentials)."""
     # Validate OCPP payloads inline: they are small, and a thread-pool hop per message (the
     # library's default) costs more than the validation itself and adds latency under load.
     ocpp.messages.ASYNC_VALIDATION = False
     app.state.ocpp_registry = Registry()
-    app.state.ocpp_passwords = VerifiedPasswords()
+    app.state.ocpp_credentials = ChargerCredentials()
     app.include_router(router)
 
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[None]:
-    """While the application runs, revocations send ClearCache to the chargers concerned, and
-    connected chargers' last contact is written to the database every few seconds."""
+    """While the application runs, revocations send ClearCache to the chargers concerned, changed
+    chargers are dropped from the credentials in memory, and connected chargers' last contact is
+    written to the database every few seconds."""
     registry: Registry = app.state.ocpp_registry
+    credentials: ChargerCredentials = app.state.ocpp_credentials
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
+    stop_forgetting = changes.add_listener(credentials.forget)
     stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
     try:
         yield
     finally:
         remove()
+        stop_forgetting()
         stamper.cancel()
         with suppress(asyncio.CancelledError):
             await stamper
@@ -120,20 +125,23 @@ async def ocpp_endpoint(
         await _refuse(websocket, 401)
         return
     sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    passwords: VerifiedPasswords = state.ocpp_passwords
-    cls = PROTOCOLS[subprotocol]
-    now = utcnow()
-    async with sessionmaker() as session:  # one read: no transaction to commit
-        charger = await presence.by_charge_point_id(session, charge_point_id)
-    if charger is None:
+
+    async def read(charge_point_id: str) -> Charger | None:
+        async with sessionmaker() as session:  # one read: no transaction to commit
+            return await presence.by_charge_point_id(session, charge_point_id)
+
+    cached: ChargerCredentials = state.ocpp_credentials
+    known = await cached.find(charge_point_id, read)
+    if known is None:
         await _refuse(websocket, 404)
         return
-    # Verified after the transaction ended: a slow argon2 never holds a database connection.
-    if credentials[0] != charge_point_id or not await passwords.verify(
-        charger.id, charger.password_hash, credentials[1]
-    ):
+    # Verified after the read's session ended: a slow argon2 never holds a database connection.
+    if credentials[0] != charge_point_id or not await cached.verify(known, credentials[1]):
         await _refuse(websocket, 401)
         return
+    charger = known.charger
+    cls = PROTOCOLS[subprotocol]
+    now = utcnow()
 
     await websocket.accept(subprotocol=subprotocol)
     registry: Registry = state.ocpp_registry
