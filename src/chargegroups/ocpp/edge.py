@@ -63,14 +63,17 @@ async def serving(app: FastAPI) -> AsyncIterator[None]:
     remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
     stop_forgetting = changes.add_listener(credentials.forget)
     stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
+    farewells = asyncio.create_task(_stamp_leaving(registry, sessionmaker))
     try:
         yield
     finally:
         remove()
         stop_forgetting()
-        stamper.cancel()
-        with suppress(asyncio.CancelledError):
-            await stamper
+        for task in (stamper, farewells):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        await _stamp_and_detach(registry, sessionmaker, registry.take_leaving())
         await _stamp(sessionmaker, registry.unstamped(timedelta(0)))
 
 
@@ -95,6 +98,29 @@ async def _stamp_every(
             await _stamp(sessionmaker, registry.unstamped(STAMP_RESOLUTION))
         except Exception:  # a busy database must not stop the stamping for good
             log.warning("writing chargers' last contact failed", exc_info=True)
+
+
+async def _stamp_leaving(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Closed connections' last contact, written as soon as they close — but when a thousand
+    chargers drop at once (a network outage), in a few batches, not a thousand transactions."""
+    while True:
+        await registry.left.wait()
+        try:
+            await _stamp_and_detach(registry, sessionmaker, registry.take_leaving())
+        except Exception:  # a busy database must not stop the stamping for good
+            log.warning("writing departed chargers' last contact failed", exc_info=True)
+
+
+async def _stamp_and_detach(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession], leaving: list[Link]
+) -> None:
+    try:
+        await _stamp(sessionmaker, [link.stamp() for link in leaving])
+    finally:
+        for link in leaving:
+            registry.detach(link)
 
 
 async def _refuse(websocket: WebSocket, status: int) -> None:
@@ -158,8 +184,9 @@ async def ocpp_endpoint(
     )
 
     async def close() -> None:
-        if websocket.application_state == WebSocketState.CONNECTED:
-            with suppress(RuntimeError):
+        # Also called for a connection already gone whose last contact is not yet written.
+        if websocket.client_state == websocket.application_state == WebSocketState.CONNECTED:
+            with suppress(RuntimeError, WebSocketDisconnect):
                 await websocket.close(code=1000, reason="replaced by a new connection")
 
     link = Link(
@@ -178,5 +205,4 @@ async def ocpp_endpoint(
     except (Disconnected, WebSocketDisconnect, RuntimeError):  # gone, or replaced and closed
         pass
     finally:
-        registry.detach(link)
-        await _stamp(sessionmaker, [link.stamp()])
+        registry.leave(link)
