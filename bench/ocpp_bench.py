@@ -150,24 +150,17 @@ async def build(url: str, chargers: int, cold: int) -> None:
 
 
 def serve(url: str, port: int) -> None:
-    import uvicorn
-
+    """The application as ``chargegroups serve`` runs it (``run_server``), on ``port``."""
     from chargegroups.app import create_app
+    from chargegroups.cli import run_server
     from chargegroups.config import Settings
 
     raise_fd_limit()
     app = create_app(Settings(database_url=url))
+    options = {"backlog": 4096, "ws": os.environ.get("OCPP_BENCH_WS", "auto")}
     profile = os.environ.get("OCPP_BENCH_PROFILE")  # a path: write the server's cProfile there
     if not profile:
-        uvicorn.run(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            backlog=4096,
-            ws_per_message_deflate=False,
-            ws=os.environ.get("OCPP_BENCH_WS", "auto"),
-        )
+        run_server(app, host="127.0.0.1", port=port, log_level="warning", **options)
         return
     import cProfile
     import signal
@@ -177,15 +170,7 @@ def serve(url: str, port: int) -> None:
         signal.SIGTERM, lambda *_: (profiler.disable(), profiler.dump_stats(profile), os._exit(0))
     )
     profiler.enable()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        backlog=4096,
-        ws_per_message_deflate=False,
-        ws=os.environ.get("OCPP_BENCH_WS", "auto"),
-    )
+    run_server(app, host="127.0.0.1", port=port, log_level="warning", **options)
 
 
 def free_port() -> int:
