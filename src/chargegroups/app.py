@@ -82,13 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     problems.install(app)
-    # First: routes match in order, and every charger handshake would otherwise be compared
-    # with every API route before its own.
-    ocpp_edge.install(app)
     app.include_router(api_router())
     app.include_router(onboarding_links_router)
     console.mount(app, settings)
+    ocpp_edge.install(app)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ocpp_edge.OcppRoute)  # inside RequestIdMiddleware: OCPP audits name it
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/", include_in_schema=False)

@@ -50,6 +50,12 @@ async def test_unknown_charger_is_refused_at_the_handshake(ocpp_url: str, networ
     assert await handshake_status(ocpp_url, "NO-SUCH-CP", PASSWORD, ["ocpp1.6"]) == 404
 
 
+async def test_a_charge_point_id_longer_than_any_charger_has_is_refused(
+    ocpp_url: str, network: Network
+) -> None:
+    assert await handshake_status(ocpp_url, "C" * 49, PASSWORD, ["ocpp1.6"]) == 404
+
+
 async def test_charger_without_a_common_subprotocol_is_refused(
     ocpp_url: str, network: Network
 ) -> None:

@@ -7,12 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
-from typing import Annotated
 
 import ocpp.messages
-from fastapi import APIRouter, FastAPI, Path
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import State
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chargegroups.charger import changes, revocation
@@ -39,17 +40,18 @@ PROTOCOLS: dict[str, type[CentralSystemChargePoint]] = {
 STAMP_SECONDS = 30.0
 STAMP_RESOLUTION = timedelta(seconds=60)
 STAMP_BATCH = 200
-router = APIRouter()
+PATH_PREFIX = "/ocpp/"
+CHARGE_POINT_ID_MAX = 48  # Charger.charge_point_id's column
 
 
 def install(app: FastAPI) -> None:
-    """Add the endpoint and its per-application state (connections, chargers' credentials)."""
+    """The endpoint's per-application state (connections, chargers' credentials); the endpoint
+    itself is the ``OcppRoute`` middleware."""
     # Validate OCPP payloads inline: they are small, and a thread-pool hop per message (the
     # library's default) costs more than the validation itself and adds latency under load.
     ocpp.messages.ASYNC_VALIDATION = False
     app.state.ocpp_registry = Registry()
     app.state.ocpp_credentials = ChargerCredentials()
-    app.include_router(router)
 
 
 @asynccontextmanager
@@ -137,14 +139,35 @@ def _negotiate(offered: list[str]) -> str | None:
     return next((p for p in offered if p in PROTOCOLS), None)
 
 
-@router.websocket("/ocpp/{charge_point_id}")
-async def ocpp_endpoint(
-    websocket: WebSocket, charge_point_id: Annotated[str, Path(max_length=48)]
-) -> None:
-    state = websocket.app.state
+class OcppRoute:
+    """ASGI middleware: ``/ocpp/{charge_point_id}`` WebSockets go straight to the endpoint.
+
+    Past the API's routing (every route compared before a match) and its inner middleware: each
+    suspended layer is held for the whole life of a charger's connection, ≈ 11 KiB per
+    connection and more objects for every garbage collection to walk (docs/benchmarks.md).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path = scope["path"].removeprefix(scope.get("root_path", ""))
+            prefix, _, charge_point_id = path.partition(PATH_PREFIX)
+            if not prefix and charge_point_id and "/" not in charge_point_id:
+                websocket = WebSocket(scope, receive, send)
+                await ocpp_endpoint(websocket, scope["app"].state, charge_point_id)
+                return
+        await self.app(scope, receive, send)
+
+
+async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str) -> None:
     subprotocol = _negotiate(list(websocket.scope.get("subprotocols") or []))
     if subprotocol is None:
         await _refuse(websocket, 400)
+        return
+    if len(charge_point_id) > CHARGE_POINT_ID_MAX:  # no such charger can exist
+        await _refuse(websocket, 404)
         return
     credentials = basic_credentials(websocket.headers.get("authorization"))
     if credentials is None:
