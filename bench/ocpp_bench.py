@@ -58,6 +58,9 @@ from chargegroups.models import (
 from chargegroups.models.rate_plan import RatePlanVersion
 from chargegroups.user.rules import new_parent_id_tag
 
+# After a scenario closes its connections, before the next one starts: the server writes their
+# last contact and collects them (the baseline's separate client processes leave a like gap).
+SETTLE_SECONDS = 2.0
 PASSWORD = "bench-password"  # noqa: S105 (the bench fleet's, on loopback)
 TERMS = {
     "currency": "EUR",
@@ -150,24 +153,17 @@ async def build(url: str, chargers: int, cold: int) -> None:
 
 
 def serve(url: str, port: int) -> None:
-    import uvicorn
-
+    """The application as ``chargegroups serve`` runs it (``run_server``), on ``port``."""
     from chargegroups.app import create_app
+    from chargegroups.cli import run_server
     from chargegroups.config import Settings
 
     raise_fd_limit()
     app = create_app(Settings(database_url=url))
+    options = {"backlog": 4096, "ws": os.environ.get("OCPP_BENCH_WS", "auto")}
     profile = os.environ.get("OCPP_BENCH_PROFILE")  # a path: write the server's cProfile there
     if not profile:
-        uvicorn.run(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            backlog=4096,
-            ws_per_message_deflate=False,
-            ws=os.environ.get("OCPP_BENCH_WS", "auto"),
-        )
+        run_server(app, host="127.0.0.1", port=port, log_level="warning", **options)
         return
     import cProfile
     import signal
@@ -177,15 +173,7 @@ def serve(url: str, port: int) -> None:
         signal.SIGTERM, lambda *_: (profiler.disable(), profiler.dump_stats(profile), os._exit(0))
     )
     profiler.enable()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        backlog=4096,
-        ws_per_message_deflate=False,
-        ws=os.environ.get("OCPP_BENCH_WS", "auto"),
-    )
+    run_server(app, host="127.0.0.1", port=port, log_level="warning", **options)
 
 
 def free_port() -> int:
@@ -313,6 +301,7 @@ async def paced(
     for task in tasks:
         task.cancel()
     await close_all(sockets)
+    await asyncio.sleep(SETTLE_SECONDS)
     lat.sort()
     return {
         "version": version,
@@ -350,6 +339,7 @@ async def handshakes_and_idle(
     await asyncio.sleep(1)
     rss1 = server.memory_info().rss
     await close_all(idle)
+    await asyncio.sleep(SETTLE_SECONDS)
     t0 = time.perf_counter()
     for i in range(chargers, chargers + cold):  # production-strength hash, one at a time
         await (await open_ws(port, i, "1.6")).close()

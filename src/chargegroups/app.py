@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console.mount(app, settings)
     ocpp_edge.install(app)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ocpp_edge.OcppRoute)  # inside RequestIdMiddleware: OCPP audits name it
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/", include_in_schema=False)

@@ -17,6 +17,7 @@ from websockets.typing import Subprotocol
 from chargegroups.charger.revocation import access_revoked
 from chargegroups.decision.service import decide_for_token
 from chargegroups.kit.clock import utcnow
+from chargegroups.kit.secrets import hash_password
 from chargegroups.models import Charger, Operator
 from chargegroups.ocpp.simulator import basic_auth, connected, endpoint, open_socket
 from tests.fixtures import factories as f
@@ -49,6 +50,12 @@ async def test_unknown_charger_is_refused_at_the_handshake(ocpp_url: str, networ
     assert await handshake_status(ocpp_url, "NO-SUCH-CP", PASSWORD, ["ocpp1.6"]) == 404
 
 
+async def test_a_charge_point_id_longer_than_any_charger_has_is_refused(
+    ocpp_url: str, network: Network
+) -> None:
+    assert await handshake_status(ocpp_url, "C" * 49, PASSWORD, ["ocpp1.6"]) == 404
+
+
 async def test_charger_without_a_common_subprotocol_is_refused(
     ocpp_url: str, network: Network
 ) -> None:
@@ -68,6 +75,39 @@ async def test_credentials_of_another_charger_are_refused(ocpp_url: str, network
         )
 
     assert refused.value.response.status_code == 401
+
+
+async def test_a_changed_password_refuses_the_old_one_at_the_next_handshake(
+    ocpp_url: str, network: Network, uow: Uow
+) -> None:
+    cp_id = network.public.charge_point_id
+    await (await open_socket(ocpp_url, cp_id, PASSWORD, "1.6")).close()  # known to the process
+    async with uow() as s:
+        headers = await bearer(s, network.admin)
+    async with httpx.AsyncClient(base_url=http_base(ocpp_url)) as http:
+        changed = await http.patch(
+            f"/api/v1/chargers/{network.public.id}",
+            json={"password": "a-new-secret"},
+            headers=headers,
+        )
+    assert changed.status_code == 200
+
+    assert await handshake_status(ocpp_url, cp_id, PASSWORD, ["ocpp1.6"]) == 401
+    socket = await open_socket(ocpp_url, cp_id, "a-new-secret", "1.6")
+    await socket.close()
+
+
+async def test_a_password_changed_by_any_committed_write_is_refused_next(
+    ocpp_url: str, network: Network, uow: Uow
+) -> None:
+    cp_id = network.public.charge_point_id
+    await (await open_socket(ocpp_url, cp_id, PASSWORD, "1.6")).close()
+    async with uow() as s:
+        charger = await s.get(Charger, network.public.id)
+        assert charger is not None
+        charger.password_hash = hash_password("written-elsewhere")
+
+    assert await handshake_status(ocpp_url, cp_id, PASSWORD, ["ocpp1.6"]) == 401
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -1,11 +1,16 @@
 """Charger authentication at the WebSocket handshake (C4, OCPP security profile 1).
 
-Argon2 is deliberately slow (tens of milliseconds), and chargers reconnect in storms after a
-network outage. So a password is verified with argon2 once per process and charger; what is
-kept is an HMAC of it under a random key that lives only in this process's memory, next to the
-hash it was checked against. A later handshake with the same password costs one HMAC; a changed
-stored hash (new password) or a different password goes through argon2 again. Failures are never
-cached, so guessing stays argon2-slow. Nothing is written anywhere.
+Chargers reconnect in storms after a network outage, and each handshake used to cost a database
+read and, for the password, argon2 — deliberately slow (tens of milliseconds). So the process keeps
+what a handshake needs in memory, per charge_point_id: the charger row, read at most
+``TRUST_SECONDS`` ago, and an HMAC of the password argon2 last accepted for that row's hash, under
+a random key that lives only in this process. A warm handshake then costs one HMAC and no I/O.
+
+Any committed change to a charger row drops its entry (``charger.changes``), so a new password or
+charge_point_id applies at the very next handshake; a read that overlapped such a change is not
+kept. ``TRUST_SECONDS`` bounds how long a change made outside this process (another process, raw
+SQL) can go unseen. Unknown chargers and failed passwords are never remembered: guessing stays
+argon2-slow, and a charger added later is found at once. Nothing is written anywhere.
 """
 
 from __future__ import annotations
@@ -16,8 +21,13 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from chargegroups.kit.secrets import verify_password
+from chargegroups.models import Charger
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -35,27 +45,72 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
-class VerifiedPasswords:
-    """Per-process memory of passwords argon2 has already accepted, as keyed hashes."""
+TRUST_SECONDS = 60.0
 
-    def __init__(self) -> None:
+
+@dataclass(slots=True)
+class KnownCharger:
+    """What a handshake needs of one charger, as this process last read it."""
+
+    charger: Charger
+    read_at: float  # time.monotonic()
+    digest: bytes | None = None  # keyed hash of the password argon2 accepted for the row's hash
+
+
+class ChargerCredentials:
+    """Per-process memory of chargers' handshake credentials (see the module's docstring)."""
+
+    def __init__(self, trust_seconds: float = TRUST_SECONDS) -> None:
+        self.trust_seconds = trust_seconds
         self._key = secrets.token_bytes(32)
-        self._known: dict[str, tuple[str, bytes]] = {}
+        self._known: dict[str, KnownCharger] = {}  # by charge_point_id
+        self._charge_point_ids: dict[str, str] = {}  # charger id -> key in _known
+        self._generation = 0  # bumped by every change: a read that overlapped one is not kept
+        # Changes are delivered in the committing thread, which need not be the event loop's.
+        self._lock = threading.Lock()
 
     def _digest(self, password: str) -> bytes:
         return hmac.new(self._key, password.encode(), hashlib.sha256).digest()
 
-    async def verify(self, charger_id: str, password_hash: str, password: str) -> bool:
+    async def find(
+        self, charge_point_id: str, read: Callable[[str], Awaitable[Charger | None]]
+    ) -> KnownCharger | None:
+        """The charger from memory, or ``read`` from the database when unknown or too old."""
+        known = self._known.get(charge_point_id)
+        if known is not None and time.monotonic() - known.read_at < self.trust_seconds:
+            return known
+        generation = self._generation
+        charger = await read(charge_point_id)
+        if charger is None:
+            return None
+        fresh = KnownCharger(charger, time.monotonic())
+        if known is not None and known.charger.password_hash == charger.password_hash:
+            fresh.digest = known.digest
+        with self._lock:
+            if self._generation == generation:
+                self._known[charge_point_id] = fresh
+                self._charge_point_ids[charger.id] = charge_point_id
+        return fresh
+
+    async def verify(self, known: KnownCharger, password: str) -> bool:
+        """Is ``password`` the charger's? argon2 only for a password not accepted before."""
         digest = self._digest(password)
-        known = self._known.get(charger_id)
-        if (
-            known is not None
-            and known[0] == password_hash
-            and hmac.compare_digest(known[1], digest)
-        ):
+        if known.digest is not None and hmac.compare_digest(known.digest, digest):
             return True
         # argon2 off the event loop: other chargers keep being served meanwhile.
-        if not await asyncio.to_thread(verify_password, password, password_hash):
+        if not await asyncio.to_thread(verify_password, password, known.charger.password_hash):
             return False
-        self._known[charger_id] = (password_hash, digest)
+        # Kept on the entry it was checked against: if a change dropped it meanwhile, the digest
+        # goes with it.
+        known.digest = digest
         return True
+
+    def forget(self, charger_ids: frozenset[str]) -> None:
+        """The ``charger.changes`` listener: these chargers changed, read them again."""
+        with self._lock:
+            self._generation += 1
+            for charger_id in charger_ids:
+                charge_point_id = self._charge_point_ids.pop(charger_id, "")
+                known = self._known.get(charge_point_id)
+                if known is not None and known.charger.id == charger_id:
+                    del self._known[charge_point_id]

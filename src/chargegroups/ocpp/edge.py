@@ -7,19 +7,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
-from typing import Annotated
 
 import ocpp.messages
-from fastapi import APIRouter, FastAPI, Path
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import State
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from chargegroups.charger import revocation
+from chargegroups.charger import changes, revocation
 from chargegroups.database import unit_of_work
 from chargegroups.kit.clock import utcnow
+from chargegroups.models import Charger
 from chargegroups.ocpp import presence
-from chargegroups.ocpp.credentials import VerifiedPasswords, basic_credentials
+from chargegroups.ocpp.credentials import ChargerCredentials, basic_credentials
 from chargegroups.ocpp.protocol import CentralSystemChargePoint, Disconnected, StarletteConnection
 from chargegroups.ocpp.registry import Link, Registry
 from chargegroups.ocpp.v16 import ChargePoint16
@@ -38,34 +40,42 @@ PROTOCOLS: dict[str, type[CentralSystemChargePoint]] = {
 STAMP_SECONDS = 30.0
 STAMP_RESOLUTION = timedelta(seconds=60)
 STAMP_BATCH = 200
-router = APIRouter()
+PATH_PREFIX = "/ocpp/"
+CHARGE_POINT_ID_MAX = 48  # Charger.charge_point_id's column
 
 
 def install(app: FastAPI) -> None:
-    """Add the endpoint and its per-application state (connections, verified passwords)."""
+    """The endpoint's per-application state (connections, chargers' credentials); the endpoint
+    itself is the ``OcppRoute`` middleware."""
     # Validate OCPP payloads inline: they are small, and a thread-pool hop per message (the
     # library's default) costs more than the validation itself and adds latency under load.
     ocpp.messages.ASYNC_VALIDATION = False
     app.state.ocpp_registry = Registry()
-    app.state.ocpp_passwords = VerifiedPasswords()
-    app.include_router(router)
+    app.state.ocpp_credentials = ChargerCredentials()
 
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[None]:
-    """While the application runs, revocations send ClearCache to the chargers concerned, and
-    connected chargers' last contact is written to the database every few seconds."""
+    """While the application runs, revocations send ClearCache to the chargers concerned, changed
+    chargers are dropped from the credentials in memory, and connected chargers' last contact is
+    written to the database every few seconds."""
     registry: Registry = app.state.ocpp_registry
+    credentials: ChargerCredentials = app.state.ocpp_credentials
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
+    stop_forgetting = changes.add_listener(credentials.forget)
     stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
+    farewells = asyncio.create_task(_stamp_leaving(registry, sessionmaker))
     try:
         yield
     finally:
         remove()
-        stamper.cancel()
-        with suppress(asyncio.CancelledError):
-            await stamper
+        stop_forgetting()
+        for task in (stamper, farewells):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        await _stamp_and_detach(registry, sessionmaker, registry.take_leaving())
         await _stamp(sessionmaker, registry.unstamped(timedelta(0)))
 
 
@@ -92,6 +102,29 @@ async def _stamp_every(
             log.warning("writing chargers' last contact failed", exc_info=True)
 
 
+async def _stamp_leaving(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Closed connections' last contact, written as soon as they close — but when a thousand
+    chargers drop at once (a network outage), in a few batches, not a thousand transactions."""
+    while True:
+        await registry.left.wait()
+        try:
+            await _stamp_and_detach(registry, sessionmaker, registry.take_leaving())
+        except Exception:  # a busy database must not stop the stamping for good
+            log.warning("writing departed chargers' last contact failed", exc_info=True)
+
+
+async def _stamp_and_detach(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession], leaving: list[Link]
+) -> None:
+    try:
+        await _stamp(sessionmaker, [link.stamp() for link in leaving])
+    finally:
+        for link in leaving:
+            registry.detach(link)
+
+
 async def _refuse(websocket: WebSocket, status: int) -> None:
     """Refuse at the handshake: a plain HTTP answer where the server allows it, else a close."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
@@ -106,34 +139,58 @@ def _negotiate(offered: list[str]) -> str | None:
     return next((p for p in offered if p in PROTOCOLS), None)
 
 
-@router.websocket("/ocpp/{charge_point_id}")
-async def ocpp_endpoint(
-    websocket: WebSocket, charge_point_id: Annotated[str, Path(max_length=48)]
-) -> None:
-    state = websocket.app.state
+class OcppRoute:
+    """ASGI middleware: ``/ocpp/{charge_point_id}`` WebSockets go straight to the endpoint.
+
+    Past the API's routing (every route compared before a match) and its inner middleware: each
+    suspended layer is held for the whole life of a charger's connection, ≈ 11 KiB per
+    connection and more objects for every garbage collection to walk (docs/benchmarks.md).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path = scope["path"].removeprefix(scope.get("root_path", ""))
+            prefix, _, charge_point_id = path.partition(PATH_PREFIX)
+            if not prefix and charge_point_id and "/" not in charge_point_id:
+                websocket = WebSocket(scope, receive, send)
+                await ocpp_endpoint(websocket, scope["app"].state, charge_point_id)
+                return
+        await self.app(scope, receive, send)
+
+
+async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str) -> None:
     subprotocol = _negotiate(list(websocket.scope.get("subprotocols") or []))
     if subprotocol is None:
         await _refuse(websocket, 400)
+        return
+    if len(charge_point_id) > CHARGE_POINT_ID_MAX:  # no such charger can exist
+        await _refuse(websocket, 404)
         return
     credentials = basic_credentials(websocket.headers.get("authorization"))
     if credentials is None:
         await _refuse(websocket, 401)
         return
     sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    passwords: VerifiedPasswords = state.ocpp_passwords
-    cls = PROTOCOLS[subprotocol]
-    now = utcnow()
-    async with sessionmaker() as session:  # one read: no transaction to commit
-        charger = await presence.by_charge_point_id(session, charge_point_id)
-    if charger is None:
+
+    async def read(charge_point_id: str) -> Charger | None:
+        async with sessionmaker() as session:  # one read: no transaction to commit
+            return await presence.by_charge_point_id(session, charge_point_id)
+
+    cached: ChargerCredentials = state.ocpp_credentials
+    known = await cached.find(charge_point_id, read)
+    if known is None:
         await _refuse(websocket, 404)
         return
-    # Verified after the transaction ended: a slow argon2 never holds a database connection.
-    if credentials[0] != charge_point_id or not await passwords.verify(
-        charger.id, charger.password_hash, credentials[1]
-    ):
+    # Verified after the read's session ended: a slow argon2 never holds a database connection.
+    if credentials[0] != charge_point_id or not await cached.verify(known, credentials[1]):
         await _refuse(websocket, 401)
         return
+    charger = known.charger
+    cls = PROTOCOLS[subprotocol]
+    now = utcnow()
 
     await websocket.accept(subprotocol=subprotocol)
     registry: Registry = state.ocpp_registry
@@ -150,8 +207,9 @@ async def ocpp_endpoint(
     )
 
     async def close() -> None:
-        if websocket.application_state == WebSocketState.CONNECTED:
-            with suppress(RuntimeError):
+        # Also called for a connection already gone whose last contact is not yet written.
+        if websocket.client_state == websocket.application_state == WebSocketState.CONNECTED:
+            with suppress(RuntimeError, WebSocketDisconnect):
                 await websocket.close(code=1000, reason="replaced by a new connection")
 
     link = Link(
@@ -170,5 +228,4 @@ async def ocpp_endpoint(
     except (Disconnected, WebSocketDisconnect, RuntimeError):  # gone, or replaced and closed
         pass
     finally:
-        registry.detach(link)
-        await _stamp(sessionmaker, [link.stamp()])
+        registry.leave(link)

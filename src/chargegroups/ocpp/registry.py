@@ -35,6 +35,10 @@ class Link:
 @dataclass(slots=True)
 class Registry:
     links: dict[str, Link] = field(default_factory=dict)  # by charger id
+    # Closed connections whose last contact is still to be written; they stay in ``links`` (and
+    # so show online) until it is, so an offline charger always has its last contact stored.
+    leaving: list[Link] = field(default_factory=list)
+    left: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def attach(self, link: Link) -> None:
@@ -43,6 +47,16 @@ class Registry:
         self.links[link.charger_id] = link
         if old is not None:
             await old.close()
+
+    def leave(self, link: Link) -> None:
+        """The connection closed: its last contact is written (by the edge), then it is gone."""
+        self.leaving.append(link)
+        self.left.set()
+
+    def take_leaving(self) -> list[Link]:
+        self.left.clear()
+        leaving, self.leaving = self.leaving, []
+        return leaving
 
     def detach(self, link: Link) -> None:
         if self.links.get(link.charger_id) is link:
