@@ -17,17 +17,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from itertools import chain
-
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from chargegroups.auth.subject import AuthSubject
+from chargegroups.kit.after_commit import watch_rows
 from chargegroups.models import AccessToken, Grant, User
-
-#: What an authenticated caller is made of.
-_WATCHED: tuple[type, ...] = (User, Grant, AccessToken)
-_CHANGED = "chargegroups.auth_changed"
 
 _generation = 0
 
@@ -37,30 +30,13 @@ def generation() -> int:
     return _generation
 
 
-@event.listens_for(Session, "after_flush")
-def _note_flushed_changes(session: Session, _flush: UOWTransaction) -> None:
-    if any(isinstance(o, _WATCHED) for o in chain(session.new, session.dirty, session.deleted)):
-        session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_changes(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and any(
-        mapper.class_ in _WATCHED for mapper in state.all_mappers
-    ):
-        state.session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _bump_generation(session: Session) -> None:
+def _bump(_changed: frozenset[str] | None) -> None:
     global _generation
-    if session.info.pop(_CHANGED, False):
-        _generation += 1
+    _generation += 1
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_changes(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+# What an authenticated caller is made of; registered for the life of the process.
+watch_rows((User, Grant, AccessToken), _bump)
 
 
 class CallerCache:

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-_PENDING_KEY = "chargegroups.revoked"
+from chargegroups.kit.after_commit import AfterCommit
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,25 +25,24 @@ class Revocation:
 
 
 Listener = Callable[[Revocation], None]
-_listeners: list[Listener] = []
+_REVOKED: AfterCommit[Revocation] = AfterCommit("revoked")
 
 
 def access_revoked(
     session: AsyncSession, *, operator_id: str, charger_ids: Iterable[str] | None = None
 ) -> None:
-    pending: list[Revocation] = session.info.setdefault(_PENDING_KEY, [])
-    pending.append(
-        Revocation(
-            operator_id=operator_id,
-            charger_ids=None if charger_ids is None else frozenset(charger_ids),
-        )
-    )
+    ids = None if charger_ids is None else frozenset(charger_ids)
+    _REVOKED.add(session.info, [Revocation(operator_id=operator_id, charger_ids=ids)])
 
 
 def add_listener(listener: Listener) -> Callable[[], None]:
-    """Register ``listener``; returns the function that unregisters it."""
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener)
+    """Register ``listener``, told once per operator per commit; returns its unregistration."""
+
+    def deliver(revocations: list[Revocation]) -> None:
+        for revocation in merge(revocations):
+            listener(revocation)
+
+    return _REVOKED.add_listener(deliver)
 
 
 def merge(revocations: Iterable[Revocation]) -> list[Revocation]:
@@ -58,18 +55,3 @@ def merge(revocations: Iterable[Revocation]) -> list[Revocation]:
         else:
             by_operator[revocation.operator_id] = known | revocation.charger_ids
     return [Revocation(operator_id=o, charger_ids=c) for o, c in by_operator.items()]
-
-
-@event.listens_for(Session, "after_commit")
-def _deliver(session: Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, None)
-    if not pending:
-        return
-    for revocation in merge(pending):
-        for listener in list(_listeners):
-            listener(revocation)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)

@@ -6,11 +6,12 @@ what a handshake needs in memory, per charge_point_id: the charger row, read at 
 ``TRUST_SECONDS`` ago, and an HMAC of the password argon2 last accepted for that row's hash, under
 a random key that lives only in this process. A warm handshake then costs one HMAC and no I/O.
 
-Any committed change to a charger row drops its entry (``charger.changes``), so a new password or
-charge_point_id applies at the very next handshake; a read that overlapped such a change is not
-kept. ``TRUST_SECONDS`` bounds how long a change made outside this process (another process, raw
-SQL) can go unseen. Unknown chargers and failed passwords are never remembered: guessing stays
-argon2-slow, and a charger added later is found at once. Nothing is written anywhere.
+Any committed change to a charger row drops its entry (``kit.after_commit.watch_rows``), so a new
+password or charge_point_id applies at the very next handshake; a read that overlapped such a
+change is not kept. ``TRUST_SECONDS`` bounds how long a change made outside this process (another
+process, raw SQL) can go unseen. Unknown chargers and failed passwords are never remembered:
+guessing stays argon2-slow, and a charger added later is found at once. Nothing is written
+anywhere.
 """
 
 from __future__ import annotations
@@ -105,10 +106,14 @@ class ChargerCredentials:
         known.digest = digest
         return True
 
-    def forget(self, charger_ids: frozenset[str]) -> None:
-        """The ``charger.changes`` listener: these chargers changed, read them again."""
+    def forget(self, charger_ids: frozenset[str] | None) -> None:
+        """These chargers changed (None: some, which is unknown), read them again."""
         with self._lock:
             self._generation += 1
+            if charger_ids is None:
+                self._known.clear()
+                self._charge_point_ids.clear()
+                return
             for charger_id in charger_ids:
                 charge_point_id = self._charge_point_ids.pop(charger_id, "")
                 known = self._known.get(charge_point_id)

@@ -16,8 +16,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from chargegroups.charger import changes, revocation
+from chargegroups.charger import revocation
 from chargegroups.database import unit_of_work
+from chargegroups.kit.after_commit import watch_rows
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.ocpp import presence
@@ -63,7 +64,7 @@ async def serving(app: FastAPI) -> AsyncIterator[None]:
     credentials: ChargerCredentials = app.state.ocpp_credentials
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
-    stop_forgetting = changes.add_listener(credentials.forget)
+    stop_forgetting = watch_rows((Charger,), credentials.forget)
     stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
     farewells = asyncio.create_task(_stamp_leaving(registry, sessionmaker))
     try:
@@ -174,9 +175,10 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         await _refuse(websocket, 401)
         return
     sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    read_sessionmaker: async_sessionmaker[AsyncSession] = state.read_sessionmaker
 
     async def read(charge_point_id: str) -> Charger | None:
-        async with sessionmaker() as session:  # one read: no transaction to commit
+        async with read_sessionmaker() as session:  # one read: no transaction
             return await presence.by_charge_point_id(session, charge_point_id)
 
     cached: ChargerCredentials = state.ocpp_credentials
@@ -203,6 +205,7 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         StarletteConnection(websocket),
         charger=charger,
         sessionmaker=sessionmaker,
+        read_sessionmaker=read_sessionmaker,
         seen=seen,
     )
 

@@ -124,12 +124,14 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         *,
         charger: Charger,
         sessionmaker: async_sessionmaker[AsyncSession],
+        read_sessionmaker: async_sessionmaker[AsyncSession],
         seen: Callable[[], None],
     ) -> None:
         super().__init__(charge_point_id, connection, response_timeout=30, logger=log)
         self.charger = charger
         self.charger_id = charger.id
         self._sessionmaker = sessionmaker
+        self._read_sessionmaker = read_sessionmaker
         self._seen = seen
 
     async def route_message(self, raw_msg: str) -> None:
@@ -181,12 +183,13 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
 
         By default in one transaction with the charger's current row. ``read_only`` is the hot
         path of Authorize: work that writes nothing and reads all it needs afresh by the
-        charger's id (the decision) gets the row read at the handshake and a session without a
-        transaction to commit — one query and two database round trips fewer per message.
+        charger's id (the decision) gets the row read at the handshake and a read-only session
+        (``database.create_read_engine``): no transaction, so on PostgreSQL the decision's one
+        round trip without BEGIN and ROLLBACK around it.
         """
         try:
             if read_only:
-                async with self._sessionmaker() as session:
+                async with self._read_sessionmaker() as session:
                     return await work(session, self.charger)
             async with unit_of_work(self._sessionmaker) as session:
                 charger = await session.get(Charger, self.charger_id)

@@ -1,0 +1,64 @@
+"""Changed rows are told after commit: ids for ORM changes, None for bulk ones, nothing else."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from chargegroups.kit.after_commit import watch_rows
+from chargegroups.models import Charger, Operator
+from tests.fixtures.factories import make_charger, make_operator
+
+
+async def test_rows_changed_through_the_orm_are_told_once_committed(uow) -> None:
+    told: list[frozenset[str] | None] = []
+    stop = watch_rows((Charger,), told.append)
+    try:
+        async with uow() as s:
+            world = await make_operator(s)
+            charger = await make_charger(s, world.operator)
+            assert told == []  # flushed, not committed
+        assert told == [frozenset({charger.id})]
+        async with uow() as s:  # a row of another model: nothing for this listener
+            (await s.get_one(Operator, world.operator.id)).name = "Renamed"
+        assert told == [frozenset({charger.id})]
+    finally:
+        stop()
+
+
+async def test_a_bulk_statement_is_told_as_an_unknown_set_and_a_rollback_as_nothing(
+    uow,
+) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        charger = await make_charger(s, world.operator)
+    told: list[frozenset[str] | None] = []
+    stop = watch_rows((Charger,), told.append)
+    try:
+        async with uow() as s:
+            await s.execute(update(Charger).where(Charger.id == charger.id).values(name="Bulk"))
+        assert told == [None]
+        with pytest.raises(RuntimeError):
+            async with uow() as s:
+                (await s.get_one(Charger, charger.id)).name = "Never"
+                await s.flush()
+                raise RuntimeError("the change failed")
+        assert told == [None]
+    finally:
+        stop()
+
+
+async def test_a_savepoint_is_not_a_commit(uow) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        charger = await make_charger(s, world.operator)
+    told: list[frozenset[str] | None] = []
+    stop = watch_rows((Charger,), told.append)
+    try:
+        async with uow() as s:
+            async with s.begin_nested():
+                (await s.get_one(Charger, charger.id)).name = "Inside a savepoint"
+            assert told == []  # released, but the transaction is still open
+        assert told == [frozenset({charger.id})]
+    finally:
+        stop()
