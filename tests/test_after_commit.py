@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import update
 
@@ -26,39 +28,37 @@ async def test_rows_changed_through_the_orm_are_told_once_committed(uow) -> None
         stop()
 
 
+@pytest.fixture
+async def watched(uow) -> AsyncIterator[tuple[Charger, list[frozenset[str] | None]]]:
+    """A committed charger, and what a listener of chargers is told from now on."""
+    async with uow() as s:
+        world = await make_operator(s)
+        charger = await make_charger(s, world.operator)
+    told: list[frozenset[str] | None] = []
+    stop = watch_rows((Charger,), told.append)
+    yield charger, told
+    stop()
+
+
 async def test_a_bulk_statement_is_told_as_an_unknown_set_and_a_rollback_as_nothing(
-    uow,
+    uow, watched
 ) -> None:
+    charger, told = watched
     async with uow() as s:
-        world = await make_operator(s)
-        charger = await make_charger(s, world.operator)
-    told: list[frozenset[str] | None] = []
-    stop = watch_rows((Charger,), told.append)
-    try:
+        await s.execute(update(Charger).where(Charger.id == charger.id).values(name="Bulk"))
+    assert told == [None]
+    with pytest.raises(RuntimeError):
         async with uow() as s:
-            await s.execute(update(Charger).where(Charger.id == charger.id).values(name="Bulk"))
-        assert told == [None]
-        with pytest.raises(RuntimeError):
-            async with uow() as s:
-                (await s.get_one(Charger, charger.id)).name = "Never"
-                await s.flush()
-                raise RuntimeError("the change failed")
-        assert told == [None]
-    finally:
-        stop()
+            (await s.get_one(Charger, charger.id)).name = "Never"
+            await s.flush()
+            raise RuntimeError("the change failed")
+    assert told == [None]
 
 
-async def test_a_savepoint_is_not_a_commit(uow) -> None:
+async def test_a_savepoint_is_not_a_commit(uow, watched) -> None:
+    charger, told = watched
     async with uow() as s:
-        world = await make_operator(s)
-        charger = await make_charger(s, world.operator)
-    told: list[frozenset[str] | None] = []
-    stop = watch_rows((Charger,), told.append)
-    try:
-        async with uow() as s:
-            async with s.begin_nested():
-                (await s.get_one(Charger, charger.id)).name = "Inside a savepoint"
-            assert told == []  # released, but the transaction is still open
-        assert told == [frozenset({charger.id})]
-    finally:
-        stop()
+        async with s.begin_nested():
+            (await s.get_one(Charger, charger.id)).name = "Inside a savepoint"
+        assert told == []  # released, but the transaction is still open
+    assert told == [frozenset({charger.id})]
