@@ -65,7 +65,7 @@ FEATURE_ROUTERS: tuple[APIRouter, ...] = (
 async def dispose(app: FastAPI) -> None:
     """Close the application's database pools (serving does it at shutdown)."""
     await app.state.engine.dispose()
-    await app.state.read_engine.dispose()  # the same engine on SQLite: disposing twice is fine
+    await app.state.read_engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
