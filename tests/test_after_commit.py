@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import update
 
 from chargegroups.kit.after_commit import watch_rows
+from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger, Operator
+from chargegroups.ocpp.presence import mark_seen
 from tests.fixtures.factories import make_charger, make_operator
 
 
@@ -62,3 +64,23 @@ async def test_a_savepoint_is_not_a_commit(uow, watched) -> None:
             (await s.get_one(Charger, charger.id)).name = "Inside a savepoint"
         assert told == []  # released, but the transaction is still open
     assert told == [frozenset({charger.id})]
+
+
+async def test_a_listener_of_some_columns_ignores_writes_to_others(uow, watched) -> None:
+    """The OCPP edge's case: chargers' last contact, stamped in bulk by primary key every few
+    seconds, must not drop their credentials; a new password must."""
+    charger, _ = watched
+    told: list[frozenset[str] | None] = []
+    stop = watch_rows((Charger,), told.append, columns=frozenset({"password_hash"}))
+    try:
+        async with uow() as s:
+            await mark_seen(s, [(charger.id, utcnow(), "1.6")])
+            (await s.get_one(Charger, charger.id)).name = "Renamed"
+        assert told == []
+        async with uow() as s:
+            await s.execute(update(Charger), [{"id": charger.id, "password_hash": "x"}])
+        async with uow() as s:
+            (await s.get_one(Charger, charger.id)).password_hash = "y"
+        assert told == [frozenset({charger.id}), frozenset({charger.id})]
+    finally:
+        stop()

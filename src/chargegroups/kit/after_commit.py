@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 T = TypeVar("T")
@@ -68,21 +68,30 @@ def _drop(session: Session) -> None:
 
 # --------------------------------------------------------------------------- changed rows
 
-#: (model, id) of each row changed; id None when a bulk UPDATE or DELETE changed some of them.
-_ROWS: AfterCommit[tuple[type, str | None]] = AfterCommit("rows")
+#: (model, id, columns) of each row written; id None when a bulk statement changed rows it does
+#: not name, columns None for a row added or deleted (or columns unknown).
+_Row = tuple[type, str | None, frozenset[str] | None]
+_ROWS: AfterCommit[_Row] = AfterCommit("rows")
 _WATCHED: set[type] = set()
 
 
 def watch_rows(
-    models: tuple[type, ...], listener: Callable[[frozenset[str] | None], None]
+    models: tuple[type, ...],
+    listener: Callable[[frozenset[str] | None], None],
+    *,
+    columns: frozenset[str] | None = None,
 ) -> Callable[[], None]:
     """Call ``listener`` after every commit that added, changed or deleted rows of ``models``
-    through the ORM, with their ids, or None when a bulk statement changed an unknown set of
-    them. Returns the function that unregisters it."""
+    through the ORM — only changes to ``columns``, if given — with their ids, or None when a
+    bulk statement changed rows it does not name. Returns the function that unregisters it."""
     _WATCHED.update(models)
 
-    def deliver(rows: list[tuple[type, str | None]]) -> None:
-        ids = [row_id for model, row_id in rows if model in models]
+    def deliver(rows: list[_Row]) -> None:
+        ids = [
+            row_id
+            for model, row_id, changed in rows
+            if model in models and (columns is None or changed is None or changed & columns)
+        ]
         if ids:
             listener(None if None in ids else frozenset(i for i in ids if i is not None))
 
@@ -91,13 +100,28 @@ def watch_rows(
 
 @event.listens_for(Session, "after_flush")
 def _note_flushed(session: Session, _flush: UOWTransaction) -> None:
-    # Still the pre-flush state here: new, dirty and deleted name what this flush wrote.
-    rows = chain(session.new, session.dirty, session.deleted)
-    _ROWS.add(session.info, ((type(r), r.id) for r in rows if type(r) in _WATCHED))
+    # Still the pre-flush state here: new, dirty and deleted name what this flush wrote, and
+    # the dirty rows' attribute history says which columns.
+    rows: list[_Row] = [
+        (type(r), r.id, None) for r in chain(session.new, session.deleted) if type(r) in _WATCHED
+    ]
+    rows += [(type(r), r.id, _changed_columns(r)) for r in session.dirty if type(r) in _WATCHED]
+    _ROWS.add(session.info, rows)
+
+
+def _changed_columns(row: Any) -> frozenset[str]:
+    return frozenset(a.key for a in inspect(row).attrs if a.history.has_changes())
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk(state: ORMExecuteState) -> None:
-    if state.is_update or state.is_delete:
-        changed = [m.class_ for m in state.all_mappers if m.class_ in _WATCHED]
-        _ROWS.add(state.session.info, ((model, None) for model in changed))
+    if not (state.is_update or state.is_delete):
+        return
+    changed = [m.class_ for m in state.all_mappers if m.class_ in _WATCHED]
+    params = state.parameters
+    if state.is_update and isinstance(params, list) and all("id" in p for p in params):
+        # An UPDATE by primary key (one parameter set per row): the rows and columns are known.
+        rows: list[_Row] = [(m, p["id"], frozenset(p) - {"id"}) for m in changed for p in params]
+    else:
+        rows = [(m, None, None) for m in changed]
+    _ROWS.add(state.session.info, rows)

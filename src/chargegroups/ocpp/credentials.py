@@ -48,6 +48,11 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 TRUST_SECONDS = 60.0
 
+#: What a handshake relies on: a change to any of these (or the row's deletion) drops the charger
+#: from memory. Its last contact, written every few seconds, does not; everything else a
+#: connection needs is read afresh by the charger's id (the decision) or in a transaction.
+CREDENTIAL_COLUMNS = frozenset({"charge_point_id", "password_hash", "operator_id"})
+
 
 @dataclass(slots=True)
 class KnownCharger:

@@ -22,7 +22,11 @@ from chargegroups.kit.after_commit import watch_rows
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.ocpp import presence
-from chargegroups.ocpp.credentials import ChargerCredentials, basic_credentials
+from chargegroups.ocpp.credentials import (
+    CREDENTIAL_COLUMNS,
+    ChargerCredentials,
+    basic_credentials,
+)
 from chargegroups.ocpp.protocol import CentralSystemChargePoint, Disconnected, StarletteConnection
 from chargegroups.ocpp.registry import Link, Registry
 from chargegroups.ocpp.v16 import ChargePoint16
@@ -64,7 +68,7 @@ async def serving(app: FastAPI) -> AsyncIterator[None]:
     credentials: ChargerCredentials = app.state.ocpp_credentials
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
-    stop_forgetting = watch_rows((Charger,), credentials.forget)
+    stop_forgetting = watch_rows((Charger,), credentials.forget, columns=CREDENTIAL_COLUMNS)
     stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
     farewells = asyncio.create_task(_stamp_leaving(registry, sessionmaker))
     try:
