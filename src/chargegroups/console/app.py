@@ -25,10 +25,8 @@ from chargegroups.console.web import (
     FormState,
     LoginRequired,
     console_db,
-    console_url,
     redirect,
     render,
-    templates,
 )
 from chargegroups.decision import service as decisions
 from chargegroups.kit.clock import utcnow
@@ -37,7 +35,7 @@ from chargegroups.rest.params import CursorParam
 from chargegroups.rest.problems import status_of
 from chargegroups.user import service as users
 
-__all__ = ["console_db", "console_url", "create_console", "redirect", "render", "templates"]
+__all__ = ["create_console"]
 
 CONSOLE_SESSION_SECONDS = 12 * 3600
 ERROR_TITLES = {403: "Not permitted", 404: "Not found", 405: "Not allowed", 409: "Conflict"}

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from chargegroups import errors
 from chargegroups.config import Settings
-from chargegroups.console.app import console_db, render
 from chargegroups.console.csrf import FIELD, check_csrf
+from chargegroups.console.web import console_db, render
 from chargegroups.kit.rate_limit import SlidingWindowLimiter
 from chargegroups.onboarding import service
 from chargegroups.onboarding.email import Mailer
