@@ -548,11 +548,14 @@ def measure_http(
 ) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "CHARGEGROUPS_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [
-        sys.executable, "-m", "uvicorn", "chargegroups.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop",
-        "--http", "httptools", "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+    # As `chargegroups serve` runs it (cli.run_server: one worker, its garbage-collection
+    # settings), with uvloop and httptools named and no access log.
+    serve = (
+        "from chargegroups.app import create_app; from chargegroups.cli import run_server; "
+        f"run_server(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
+        "loop='uvloop', http='httptools', access_log=False)"
+    )
+    cmd = [sys.executable, "-c", serve]
     server = subprocess.Popen(cmd, env=env)  # noqa: S603  (our own fixed command)
     try:
         deadline = time.time() + 60
