@@ -101,10 +101,26 @@ async def test_another_operators_charger_is_not_found(uow, client) -> None:
         there = await make_operator(s)
         charger = await make_charger(s, there.operator)
         headers = await bearer(s, here.admin)
+    for key in ({"charger_id": charger.id}, {"charge_point_id": charger.charge_point_id}):
+        response = await client.post(URL, json={**key, "token_uid": "X"}, headers=headers)
+        assert response.status_code == 404 and response.json()["code"] == "not_found", key
+
+
+async def test_another_operators_token_is_unknown_here(uow, client) -> None:
+    """Token uids are per operator: the same uid elsewhere names nobody here."""
+    async with uow() as s:
+        here = await make_operator(s)
+        there = await make_operator(s)
+        charger = await make_charger(s, here.operator)
+        stranger = await make_user(s, there.operator, there.default_account)
+        token = await make_driver_token(s, stranger)
+        headers = await bearer(s, here.admin)
     response = await client.post(
-        URL, json={"charger_id": charger.id, "token_uid": "X"}, headers=headers
+        URL, json={"charger_id": charger.id, "token_uid": token.uid}, headers=headers
     )
-    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["allowed"], body["reason"], body["user_id"]) == (False, "token_unknown", None)
 
 
 async def test_another_operators_user_is_not_found(uow, client) -> None:
