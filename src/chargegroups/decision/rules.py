@@ -371,8 +371,7 @@ def decide(facts: DecisionFacts) -> Decision:
         if len(_TTLS) > 64:
             _TTLS.clear()
         ttl = _TTLS[facts.cache_ttl_seconds] = timedelta(seconds=facts.cache_ttl_seconds)
-    answered_at = facts.answered_at
-    expires = (at if answered_at is None or answered_at < at else answered_at) + ttl
+    expires = max(at, facts.answered_at or at) + ttl
     if token is not None and token.expires_at is not None and token.expires_at < expires:
         expires = token.expires_at
     if access is not None and not access_unbounded and access_until is not None:
