@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from chargegroups.app import create_app, dispose
 from tests.fixtures.factories import bearer, make_operator
@@ -156,3 +159,26 @@ async def test_nul_characters_in_text_are_refused_and_change_nothing(uow, client
     assert_problem(response, 422, "validation_error")
     after = await client.get("/api/v1/operator", headers=headers)
     assert after.json()["name"] == world.operator.name
+
+
+@pytest.mark.parametrize(
+    ("message", "status", "code"),
+    [
+        ("database is locked", 503, "database_unavailable"),
+        ("no such table: nothing", 500, "internal_error"),  # our bug: never passed off as busy
+    ],
+)
+async def test_a_busy_database_is_a_503_but_a_bad_statement_stays_a_500(
+    app_settings, message: str, status: int, code: str
+) -> None:
+    app = create_app(app_settings)
+
+    @app.get("/api/v1/_database")
+    async def database() -> None:
+        raise OperationalError("SELECT 1", None, sqlite3.OperationalError(message))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get("/api/v1/_database")
+    assert_problem(response, status, code)
+    await dispose(app)
