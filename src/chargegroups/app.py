@@ -17,12 +17,7 @@ from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
-from chargegroups.database import (
-    create_engine,
-    create_read_engine,
-    create_read_sessionmaker,
-    create_sessionmaker,
-)
+from chargegroups.database import create_engine, create_read_pool, create_sessionmaker
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
 from chargegroups.ocpp import edge as ocpp_edge
@@ -65,7 +60,7 @@ FEATURE_ROUTERS: tuple[APIRouter, ...] = (
 async def dispose(app: FastAPI) -> None:
     """Close the application's database pools (serving does it at shutdown)."""
     await app.state.engine.dispose()
-    await app.state.read_engine.dispose()
+    await app.state.read_pool.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,7 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "max_overflow": settings.database_max_overflow,
     }
     engine = create_engine(settings.database_url, **pool)
-    read_engine = create_read_engine(engine, **pool)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,8 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.read_engine = read_engine
-    app.state.read_sessionmaker = create_read_sessionmaker(read_engine)
+    app.state.read_pool = create_read_pool(
+        settings.database_url, size=settings.database_pool_size + settings.database_max_overflow
+    )
     app.state.caller_cache = CallerCache(settings.caller_cache_seconds)
     problems.install(app)
     for feature_router in FEATURE_ROUTERS:

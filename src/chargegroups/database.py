@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
+import asyncpg
 import psycopg
 from sqlalchemy import Select, event
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.dialects.sqlite import pysqlite as sqlite_pysqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -19,7 +24,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
 
 
 def is_sqlite(url: str) -> bool:
@@ -63,58 +67,24 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-class ReadOnlyViolation(RuntimeError):
-    """A read-only session was asked to write: the caller must use a transaction instead."""
-
-
-class _ReadOnlySession(Session):
-    def flush(self, objects: Any = None) -> None:
-        if self.new or self.dirty or self.deleted:
-            raise ReadOnlyViolation("a read-only session cannot write; use a unit of work")
-        super().flush(objects)
-
-
-def create_read_engine(
-    engine: AsyncEngine, *, pool_size: int = 20, max_overflow: int = 10
-) -> AsyncEngine:
-    """The engine read-only sessions run on: a second pool whose connections are in autocommit
-    from birth and are not reset when returned.
-
-    A read pays no BEGIN and no COMMIT or ROLLBACK round trip (on SQLite, no hop to aiosqlite's
-    thread for them), and no switch of the connection's mode per checkout (measured on
-    PostgreSQL: that switch costs more than it saves). Each statement still reads one
-    consistent snapshot, which is all a one-statement read needs. An in-memory SQLite database
-    exists once per connection, so there the engine itself serves reads.
-    """
-    url = engine.url.render_as_string(hide_password=False)
-    if _in_memory(url):
-        return engine
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        isolation_level="AUTOCOMMIT",
-        pool_reset_on_return=None,  # nothing to reset: no transaction is ever left open
-    )
-
-
-def create_read_sessionmaker(read_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for work that only reads (a decision, authenticating the caller). Writing
-    through one raises :class:`ReadOnlyViolation` instead of half-happening."""
-    return async_sessionmaker(
-        read_engine, expire_on_commit=False, autoflush=False, sync_session_class=_ReadOnlySession
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     sql: str
-    positions: tuple[str, ...] | None  # parameter order for a positional driver (sqlite3)
+    positions: tuple[str, ...] | None  # parameter order for a positional driver
     defaults: dict[str, Any]
     processors: dict[str, Callable[[Any], Any]]  # each bound value's column type conversion
 
+    def values(self, params: dict[str, Any]) -> dict[str, Any]:
+        values = {**self.defaults, **params}
+        for name, processor in self.processors.items():
+            values[name] = processor(values[name])
+        return values
 
-_PREPARED: dict[tuple[str, int], _Prepared] = {}
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        """The bound values in the order of a positional driver's placeholders."""
+        assert self.positions is not None
+        values = self.values(params)
+        return [values[name] for name in self.positions]
 
 
 def _prepare(stmt: Select[Any], dialect: Dialect) -> _Prepared:
@@ -128,31 +98,195 @@ def _prepare(stmt: Select[Any], dialect: Dialect) -> _Prepared:
     return _Prepared(str(compiled), positions, dict(compiled.params), processors)
 
 
+class _Statements:
+    """Statements built once at import, compiled once per dialect (keyed by identity: they
+    live as long as the process)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._compiled: dict[int, _Prepared] = {}
+
+    def __getitem__(self, stmt: Select[Any]) -> _Prepared:
+        prepared = self._compiled.get(id(stmt))
+        if prepared is None:
+            prepared = self._compiled[id(stmt)] = _prepare(stmt, self.dialect)
+        return prepared
+
+
+class ReadPool(ABC):
+    """One-statement reads for the hot paths, on the driver itself and outside any transaction.
+
+    A decision over HTTP and an OCPP ``Authorize`` each read once (the caller's grants are
+    mostly cached): through an ``AsyncSession`` that read cost more than everything else the
+    request does (the session, its connection checkout and return through SQLAlchemy's
+    greenlet, the result machinery; docs/benchmarks.md). Here a read is a prepared statement on
+    a pooled driver connection: asyncpg on PostgreSQL, whatever driver the URL names for writes
+    (asyncpg's prepared query costs about half of psycopg's CPU), and on SQLite a sqlite3
+    connection used from the event loop, which never waits on a reader in WAL mode. Each
+    statement reads one consistent snapshot, which is all a one-statement read needs.
+
+    The connections are read-only at the database (PostgreSQL ``default_transaction_read_only``,
+    SQLite ``query_only``): nothing written through the pool can happen, even by mistake. Values
+    come back raw (on SQLite a datetime is text, a boolean 0 or 1).
+    """
+
+    @abstractmethod
+    async def rows(self, stmt: Select[Any], params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        """The raw rows of ``stmt`` (built once, at import) with ``params`` bound."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class _PostgresReadPool(ReadPool):
+    def __init__(self, url: str, *, size: int) -> None:
+        # asyncpg takes the URL as libpq does; any other query parameter (application_name, ...)
+        # becomes a server setting.
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._size = size
+        self._statements = _Statements(postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def _connections(self) -> asyncpg.Pool:
+        if self._pool is None:  # opened in the serving event loop, on first use
+            self._opening = self._opening or asyncio.Lock()
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=0,
+                        max_size=self._size,
+                        reset=_nothing_to_reset,
+                        server_settings=_READ_ONLY,
+                    )
+        return self._pool
+
+    async def rows(self, stmt: Select[Any], params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        prepared = self._statements[stmt]
+        arguments = prepared.arguments(params)
+        rows: list[Any]
+        try:
+            if not self._size:
+                connection = await asyncpg.connect(self._dsn, server_settings=_READ_ONLY)
+                try:
+                    rows = await connection.fetch(prepared.sql, *arguments)
+                    return rows
+                finally:
+                    await connection.close()
+            async with (await self._connections()).acquire() as connection:
+                try:
+                    rows = await connection.fetch(prepared.sql, *arguments)
+                    return rows
+                except _POSTGRES_UNAVAILABLE:
+                    connection.terminate()  # in an unknown state: the pool opens a new one
+                    raise
+        except _POSTGRES_UNAVAILABLE as exc:
+            # SQLAlchemy's error, which the edges answer as "database unavailable, retry".
+            raise OperationalError(prepared.sql, None, exc, connection_invalidated=True) from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+_READ_ONLY = {"default_transaction_read_only": "on"}
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """No session state is ever changed on a read connection: returning it costs no query."""
+
+
+# The server went away or ended the connection (a restart, pg_terminate_backend). A
+# termination that arrives while the connection is idle can leave asyncpg's protocol in a state
+# it reports as an internal error on the next query.
+_POSTGRES_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
+class _SqliteReadPool(ReadPool):
+    # A sqlite3 call runs to its end on the event loop's thread, so one connection serves every
+    # read. In WAL mode readers do not wait for writers; a read that finds the file locked all
+    # the same (a checkpoint resetting the log) waits this long, then answers "unavailable".
+    BUSY_TIMEOUT_SECONDS = 1.0
+
+    def __init__(self, url: str) -> None:
+        database = make_url(url).database
+        if _in_memory(url) or database is None:
+            raise ValueError("an in-memory SQLite database exists once per connection")
+        self._path = database
+        self._statements = _Statements(sqlite_pysqlite.dialect())
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(
+                self._path,
+                timeout=self.BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # autocommit: each statement its own snapshot
+                check_same_thread=False,  # made by whichever thread reads first
+            )
+            connection.execute("PRAGMA query_only=ON")
+            self._connection = connection
+        return self._connection
+
+    async def rows(self, stmt: Select[Any], params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        prepared = self._statements[stmt]
+        try:
+            return self._connect().execute(prepared.sql, prepared.arguments(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(prepared.sql, None, exc) from exc
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def create_read_pool(url: str, *, size: int = 30) -> ReadPool:
+    """The :class:`ReadPool` of the database at ``url``; ``size``: PostgreSQL connections at
+    most, opened as needed (0: a connection of its own per read, for callers that change event
+    loops, as the schema fuzzing does)."""
+    return _SqliteReadPool(url) if is_sqlite(url) else _PostgresReadPool(url, size=size)
+
+
+#: Where a prebuilt one-statement read can run: inside a transaction's session (it then sees
+#: the transaction's own writes), or on the read pool.
+Reads: TypeAlias = AsyncSession | ReadPool
+
+_SESSION_STATEMENTS: dict[str, _Statements] = {}
+
+
 async def fetch_rows(
-    session: AsyncSession, stmt: Select[Any], params: dict[str, Any]
+    db: Reads, stmt: Select[Any], params: dict[str, Any]
 ) -> Sequence[Sequence[Any]]:
     """The rows of a statement built once at import, through the driver itself.
 
     For the few statements every request or every Authorize runs: SQLAlchemy's async result
-    machinery costs more than running them. On PostgreSQL the statement is a server-side
-    prepared statement; on SQLite it runs on the sqlite3 connection aiosqlite drives, without
-    the hop to aiosqlite's thread (the session awaits one statement at a time, so that thread
-    is idle meanwhile, and WAL readers never wait for writers). Bound values go through their
-    column types; the values come back raw (on SQLite a datetime is text, a boolean 0 or 1).
+    machinery costs more than running them. On the read pool see :class:`ReadPool`. In a
+    session, on PostgreSQL the statement is a server-side prepared statement; on SQLite it runs
+    on the sqlite3 connection aiosqlite drives, without the hop to aiosqlite's thread (the
+    session awaits one statement at a time, so that thread is idle meanwhile). Bound values go
+    through their column types; the values come back raw.
     """
-    conn = await session.connection()
+    if isinstance(db, ReadPool):
+        return await db.rows(stmt, params)
+    conn = await db.connection()
     dialect = conn.dialect
     driver = dialect.driver
     if driver not in ("aiosqlite", "psycopg"):
         result = await conn.execute(stmt, params)
         return list(result.all())
-    key = (driver, id(stmt))
-    prepared = _PREPARED.get(key)
-    if prepared is None:
-        prepared = _PREPARED[key] = _prepare(stmt, dialect)
-    values = {**prepared.defaults, **params}
-    for name, processor in prepared.processors.items():
-        values[name] = processor(values[name])
+    statements = _SESSION_STATEMENTS.get(driver)
+    if statements is None:
+        statements = _SESSION_STATEMENTS[driver] = _Statements(dialect)
+    prepared = statements[stmt]
     # The pooled connection the session already holds, without get_raw_connection()'s hop
     # through SQLAlchemy's greenlet (a sixth of this function's time); that hop is only
     # needed to revalidate a connection invalidated earlier in the session.
@@ -165,15 +299,14 @@ async def fetch_rows(
     raw: Any = pooled.driver_connection
     try:
         if driver == "aiosqlite":
-            assert prepared.positions is not None
-            args = [values[name] for name in prepared.positions]
+            args = prepared.arguments(params)
             sqlite = getattr(raw, "_conn", None)  # the sqlite3 connection aiosqlite drives
             if sqlite is not None:
                 rows: list[Any] = sqlite.execute(prepared.sql, args).fetchall()
                 return rows
             return list(await raw.execute_fetchall(prepared.sql, args))
         async with raw.cursor() as cursor:
-            await cursor.execute(prepared.sql, values, prepare=True)
+            await cursor.execute(prepared.sql, prepared.values(params), prepare=True)
             return list(await cursor.fetchall())
     except (sqlite3.OperationalError, psycopg.OperationalError) as exc:
         # What SQLAlchemy does for its own statements: a connection the server dropped is

@@ -19,7 +19,7 @@ from chargegroups.app import create_app
 from chargegroups.config import Settings
 from chargegroups.database import (
     create_engine,
-    create_read_sessionmaker,
+    create_read_pool,
     create_sessionmaker,
     unit_of_work,
 )
@@ -86,7 +86,7 @@ def api_schema(settings: Settings, engine: AsyncEngine) -> Iterator[schemathesis
     app = create_app(settings)
     unpooled = create_engine(settings.database_url, poolclass=NullPool)
     app.state.sessionmaker = create_sessionmaker(unpooled)
-    app.state.read_sessionmaker = create_read_sessionmaker(unpooled)
+    app.state.read_pool = create_read_pool(settings.database_url, size=0)
     seeded = _in_own_loop(settings.database_url)
     app.state.auth_headers = {"Authorization": seeded.pop("Authorization")}
     app.state.known_ids = seeded

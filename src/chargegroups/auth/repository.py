@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chargegroups.database import fetch_rows
+from chargegroups.database import Reads, fetch_rows
 from chargegroups.kit.clock import from_database
 from chargegroups.models import AccessToken, Grant, Operator, User
 
@@ -60,13 +60,13 @@ _USER_SUBJECT_ROWS = _SUBJECT_ROWS.where(User.id == bindparam("user_id"))
 
 
 async def live_token_subject_rows(
-    session: AsyncSession, token_hash: str, now: datetime
+    db: Reads, token_hash: str, now: datetime
 ) -> tuple[list[SubjectRow], datetime | None]:
     """The holder of a live token with its grants, and when the token expires, in one round
     trip; no rows for an unknown, expired or revoked token. Every authenticated request that
     is not answered from the caller cache runs it, so it goes through the driver."""
     params = {"token_hash": token_hash, "now": now}
-    found = await fetch_rows(session, _LIVE_TOKEN_SUBJECT_ROWS, params)
+    found = await fetch_rows(db, _LIVE_TOKEN_SUBJECT_ROWS, params)
     rows: list[SubjectRow] = [
         (user_id, operator_id, account_id, bool(blocked), role, granted)
         for user_id, operator_id, account_id, blocked, role, granted, _ in found

@@ -12,6 +12,7 @@ from chargegroups.audit.service import record_change
 from chargegroups.auth import caller_cache, repository
 from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.subject import AuthSubject
+from chargegroups.database import Reads
 from chargegroups.errors import NotFound, Unauthenticated
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.secrets import hash_token, new_token, verify_password
@@ -66,15 +67,13 @@ async def issue_token(
     return IssuedToken(token=token, record=record)
 
 
-async def authenticate(
-    session: AsyncSession, token: str, cache: CallerCache | None = None
-) -> AuthSubject:
+async def authenticate(db: Reads, token: str, cache: CallerCache | None = None) -> AuthSubject:
     token_hash = hash_token(token)
     now = utcnow()
     if cache is not None and (known := cache.get(token_hash, now)) is not None:
         return known
     read_at = caller_cache.generation()  # before the read: see CallerCache.put
-    rows, expires_at = await repository.live_token_subject_rows(session, token_hash, now)
+    rows, expires_at = await repository.live_token_subject_rows(db, token_hash, now)
     if not rows or rows[0][3]:  # unknown, expired, revoked, or its user is blocked
         raise Unauthenticated("Missing, expired or revoked credentials.")
     subject = _subject(rows)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response
 from chargegroups.decision import service
 from chargegroups.decision.schemas import DecisionOut, DecisionRequest
 from chargegroups.kit.clock import utcnow
-from chargegroups.rest.deps import BEARER_SECURITY, authenticated_read
+from chargegroups.rest.deps import BEARER_SECURITY, authenticated_reads
 from chargegroups.rest.schemas import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/decisions", tags=["decisions"], responses=PROBLEM_RESPONSES)
@@ -14,15 +14,15 @@ router = APIRouter(prefix="/decisions", tags=["decisions"], responses=PROBLEM_RE
 @router.post("", response_model=DecisionOut, openapi_extra=BEARER_SECURITY)
 async def post_decision(body: DecisionRequest, request: Request) -> Response:
     """May this driver charge at this charger, at what discount, and who pays, and why (D1-D9)."""
-    async with authenticated_read(request) as (db, subject):
-        decision = await service.decide_for_caller(
-            db,
-            subject,
-            charger_id=body.charger_id,
-            charge_point_id=body.charge_point_id,
-            token_uid=body.token_uid,
-            user_id=body.user_id,
-            at=body.at or utcnow(),
-        )
+    reads, subject = await authenticated_reads(request)
+    decision = await service.decide_for_caller(
+        reads,
+        subject,
+        charger_id=body.charger_id,
+        charge_point_id=body.charge_point_id,
+        token_uid=body.token_uid,
+        user_id=body.user_id,
+        at=body.at or utcnow(),
+    )
     # Serialized once, here: FastAPI would validate the built model again before dumping it.
     return Response(DecisionOut.build(decision).model_dump_json(), media_type="application/json")

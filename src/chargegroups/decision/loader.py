@@ -16,9 +16,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import Select, and_, bindparam, false, func, null, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chargegroups.database import fetch_rows
+from chargegroups.database import Reads, fetch_rows
 from chargegroups.decision.rules import (
     ChargerFacts,
     DecisionFacts,
@@ -160,7 +159,7 @@ class ChargerKey:
 
 
 async def load_for_token(
-    session: AsyncSession,
+    db: Reads,
     *,
     charger: ChargerKey,
     token_uid: str,
@@ -169,24 +168,22 @@ async def load_for_token(
 ) -> DecisionFacts | None:
     """The facts for ``token_uid`` presented at the charger; None if there is no such charger."""
     stmt = _STATEMENTS[True, charger.by_charge_point_id]
-    rows = await fetch_rows(
-        session, stmt, {**charger.params(), "uid": normalize_token_uid(token_uid)}
-    )
-    return await _facts(session, rows, at, token_uid=token_uid, answered_at=answered_at)
+    rows = await fetch_rows(db, stmt, {**charger.params(), "uid": normalize_token_uid(token_uid)})
+    return await _facts(db, rows, at, token_uid=token_uid, answered_at=answered_at)
 
 
 async def load_for_user(
-    session: AsyncSession, *, charger: ChargerKey, user_id: str, at: datetime
+    db: Reads, *, charger: ChargerKey, user_id: str, at: datetime
 ) -> DecisionFacts | None:
     """The facts for the user without a token (the console's "may this driver charge here?");
     no token means no unfinished-transaction check (D3 is about a token)."""
     stmt = _STATEMENTS[False, charger.by_charge_point_id]
-    rows = await fetch_rows(session, stmt, {**charger.params(), "user_id": user_id})
-    return await _facts(session, rows, at, token_uid=None)
+    rows = await fetch_rows(db, stmt, {**charger.params(), "user_id": user_id})
+    return await _facts(db, rows, at, token_uid=None)
 
 
 async def _facts(
-    session: AsyncSession,
+    db: Reads,
     rows: Any,
     at: datetime,
     *,
@@ -233,7 +230,7 @@ async def _facts(
     groups.sort(key=group_order_key)
     plan = NO_RATE_PLAN
     if plan_id is not None:
-        plan = await _plan_ref(session, plan_id, plan_version)
+        plan = await _plan_ref(db, plan_id, plan_version)
     # Only the user's groups are ever looked up in the scope, so only those are loaded.
     charger = ChargerFacts(charger_id, access_mode, owner, frozenset(scope), plan)
     return DecisionFacts(
@@ -261,11 +258,11 @@ def _discount(percent: Decimal | None, free: bool) -> Discount:
     return found
 
 
-async def _plan_ref(session: AsyncSession, plan_id: str, version: int) -> RatePlanRef:
+async def _plan_ref(db: Reads, plan_id: str, version: int) -> RatePlanRef:
     key = (plan_id, version)
     found = _SUMMARIES.get(key)
     if found is None:
-        terms = terms_from_dict(await rate_plans.version_terms(session, plan_id, version))
+        terms = terms_from_dict(await rate_plans.version_terms(db, plan_id, version))
         if len(_SUMMARIES) > 4096:
             _SUMMARIES.clear()
         found = _SUMMARIES[key] = RatePlanRef(plan_id, version, summary(terms))

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.auth.subject import AuthSubject
+from chargegroups.database import Reads
 from chargegroups.decision import loader, repository
 from chargegroups.decision.loader import ChargerKey
 from chargegroups.decision.rules import Decision, DecisionFacts, decide
@@ -26,7 +27,7 @@ _OUT_OF_REACH = "No such charger, token or user."
 
 
 async def decide_for_token(
-    session: AsyncSession,
+    db: Reads,
     *,
     charger: Charger,
     token_uid: str,
@@ -36,11 +37,12 @@ async def decide_for_token(
     """May the driver presenting ``token_uid`` charge at ``charger`` at ``at`` (OCPP Authorize)?
 
     Everything but the charger's id is read afresh, so a charger object held for a whole
-    connection never answers with a stale access mode, scope or plan. ``answered_at``: see
+    connection never answers with a stale access mode, scope or plan. ``db``: the read pool, or
+    the session of a transaction that must see its own writes. ``answered_at``: see
     :class:`~chargegroups.decision.rules.DecisionFacts`.
     """
     facts = await loader.load_for_token(
-        session, charger=_key(charger), token_uid=token_uid, at=at, answered_at=answered_at
+        db, charger=_key(charger), token_uid=token_uid, at=at, answered_at=answered_at
     )
     return decide(_found(facts))
 
@@ -79,7 +81,7 @@ async def find_charger(
 
 
 async def decide_for_caller(
-    session: AsyncSession,
+    db: Reads,
     subject: AuthSubject,
     *,
     charger_id: str | None,
@@ -99,10 +101,10 @@ async def decide_for_caller(
     """
     key = ChargerKey(subject.operator_id, charger_id=charger_id, charge_point_id=charge_point_id)
     if token_uid is not None:
-        facts = await loader.load_for_token(session, charger=key, token_uid=token_uid, at=at)
+        facts = await loader.load_for_token(db, charger=key, token_uid=token_uid, at=at)
     else:
         assert user_id is not None
-        facts = await loader.load_for_user(session, charger=key, user_id=user_id, at=at)
+        facts = await loader.load_for_user(db, charger=key, user_id=user_id, at=at)
     facts = _found(facts)
     holder = facts.user  # the token's holder, or the user asked about; None if unknown
     if user_id is not None and holder is None:

@@ -179,10 +179,11 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         await _refuse(websocket, 401)
         return
     sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    read_sessionmaker: async_sessionmaker[AsyncSession] = state.read_sessionmaker
 
     async def read(charge_point_id: str) -> Charger | None:
-        async with read_sessionmaker() as session:  # one read: no transaction
+        # A charger not in memory (ChargerCredentials): its first handshake, or a minute after
+        # the last read; rare enough for the ORM.
+        async with sessionmaker() as session:
             return await presence.by_charge_point_id(session, charge_point_id)
 
     cached: ChargerCredentials = state.ocpp_credentials
@@ -209,7 +210,7 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         StarletteConnection(websocket),
         charger=charger,
         sessionmaker=sessionmaker,
-        read_sessionmaker=read_sessionmaker,
+        reads=state.read_pool,
         seen=seen,
     )
 

@@ -30,7 +30,7 @@ from ocpp.routing import on
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket
 
-from chargegroups.database import unit_of_work
+from chargegroups.database import ReadPool, unit_of_work
 from chargegroups.errors import ChargeGroupsError, NotFound
 from chargegroups.models import Charger
 
@@ -124,14 +124,14 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         *,
         charger: Charger,
         sessionmaker: async_sessionmaker[AsyncSession],
-        read_sessionmaker: async_sessionmaker[AsyncSession],
+        reads: ReadPool,
         seen: Callable[[], None],
     ) -> None:
         super().__init__(charge_point_id, connection, response_timeout=30, logger=log)
         self.charger = charger
         self.charger_id = charger.id
         self._sessionmaker = sessionmaker
-        self._read_sessionmaker = read_sessionmaker
+        self._reads = reads
         self._seen = seen
 
     async def route_message(self, raw_msg: str) -> None:
@@ -175,30 +175,34 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         self,
         work: Callable[[AsyncSession, Charger], Awaitable[T]],
         refused: Callable[[ChargeGroupsError], T],
-        *,
-        read_only: bool = False,
     ) -> T:
-        """Run ``work`` with the charger's row; a domain error is answered with
-        ``refused(error)`` (the message's own status), never as InternalError.
-
-        By default in one transaction with the charger's current row. ``read_only`` is the hot
-        path of Authorize: work that writes nothing and reads all it needs afresh by the
-        charger's id (the decision) gets the row read at the handshake and a read-only session
-        (``database.create_read_engine``): no transaction, so on PostgreSQL the decision's one
-        round trip without BEGIN and ROLLBACK around it.
-        """
+        """Run ``work`` in one transaction with the charger's current row; a domain error is
+        answered with ``refused(error)`` (the message's own status), never as InternalError."""
         try:
-            if read_only:
-                async with self._read_sessionmaker() as session:
-                    return await work(session, self.charger)
             async with unit_of_work(self._sessionmaker) as session:
                 charger = await session.get(Charger, self.charger_id)
                 if charger is None:
                     raise NotFound("The charger was removed.")
                 return await work(session, charger)
         except ChargeGroupsError as error:
-            log.warning("%s: %s (%s)", self.id, error.detail, error.code)
-            return refused(error)
+            return self._refuse(refused, error)
+
+    async def guarded_read(
+        self,
+        work: Callable[[ReadPool, Charger], Awaitable[T]],
+        refused: Callable[[ChargeGroupsError], T],
+    ) -> T:
+        """:meth:`guarded` for the hot path of Authorize: work that writes nothing and reads all
+        it needs afresh by the charger's id (the decision) gets the row read at the handshake
+        and the read pool (``database.ReadPool``): no transaction, no session."""
+        try:
+            return await work(self._reads, self.charger)
+        except ChargeGroupsError as error:
+            return self._refuse(refused, error)
+
+    def _refuse(self, refused: Callable[[ChargeGroupsError], T], error: ChargeGroupsError) -> T:
+        log.warning("%s: %s (%s)", self.id, error.detail, error.code)
+        return refused(error)
 
     async def clear_cache(self) -> None:
         raise NotImplementedError

@@ -9,6 +9,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, ChargePointStatus, RegistrationStatus
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.database import ReadPool
 from chargegroups.decision.rules import Decision
 from chargegroups.decision.service import decide_for_token
 from chargegroups.errors import ChargeGroupsError
@@ -83,13 +84,11 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
 
     @handles(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        async def work(session: AsyncSession, charger: Charger) -> dict[str, Any]:
-            decision = await decide_for_token(
-                session, charger=charger, token_uid=id_tag, at=utcnow()
-            )
+        async def work(reads: ReadPool, charger: Charger) -> dict[str, Any]:
+            decision = await decide_for_token(reads, charger=charger, token_uid=id_tag, at=utcnow())
             return id_tag_info(decision)
 
-        info = await self.guarded(work, _invalid, read_only=True)
+        info = await self.guarded_read(work, _invalid)
         return call_result.Authorize(id_tag_info=info)
 
     @handles(Action.start_transaction)

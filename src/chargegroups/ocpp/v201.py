@@ -15,6 +15,7 @@ from ocpp.v201.enums import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.database import ReadPool
 from chargegroups.decision.rules import Decision
 from chargegroups.decision.service import decide_for_token
 from chargegroups.errors import ChargeGroupsError
@@ -75,13 +76,13 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
 
     @handles(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
-        async def work(session: AsyncSession, charger: Charger) -> dict[str, Any]:
+        async def work(reads: ReadPool, charger: Charger) -> dict[str, Any]:
             decision = await decide_for_token(
-                session, charger=charger, token_uid=str(id_token["id_token"]), at=utcnow()
+                reads, charger=charger, token_uid=str(id_token["id_token"]), at=utcnow()
             )
             return id_token_info(decision)
 
-        info = await self.guarded(work, _invalid, read_only=True)
+        info = await self.guarded_read(work, _invalid)
         return call_result.Authorize(id_token_info=info)
 
     @handles(Action.transaction_event)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.database import Reads, fetch_rows
 from chargegroups.models import (
     Account,
     Charger,
@@ -51,12 +53,19 @@ async def rate_plan_at_charger(session: AsyncSession, charger_id: str) -> RatePl
     return found
 
 
-async def version_terms(session: AsyncSession, rate_plan_id: str, version: int) -> dict[str, Any]:
-    stmt = select(RatePlanVersion.terms).where(
-        RatePlanVersion.rate_plan_id == rate_plan_id, RatePlanVersion.version == version
-    )
-    terms: dict[str, Any] = (await session.execute(stmt)).scalar_one()
-    return terms
+_VERSION_TERMS = select(RatePlanVersion.terms).where(
+    RatePlanVersion.rate_plan_id == bindparam("rate_plan_id"),
+    RatePlanVersion.version == bindparam("version"),
+)
+
+
+async def version_terms(db: Reads, rate_plan_id: str, version: int) -> dict[str, Any]:
+    """The terms of one version (a decision's plan summary), read on the decision's path."""
+    rows = await fetch_rows(db, _VERSION_TERMS, {"rate_plan_id": rate_plan_id, "version": version})
+    terms = rows[0][0]  # a version named by a plan's current_version always exists
+    # Raw from the driver: psycopg parses JSON, asyncpg and sqlite3 hand back its text.
+    parsed: dict[str, Any] = json.loads(terms) if isinstance(terms, str) else terms
+    return parsed
 
 
 def scoped_plans(operator_id: str) -> Select[Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chargegroups.auth import service as auth_service
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.config import Settings
+from chargegroups.database import ReadPool
 from chargegroups.errors import Unauthenticated
 from chargegroups.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from chargegroups.rest.params import CursorParam
@@ -59,13 +59,12 @@ async def get_bearer_token(credentials: Credentials) -> str:
 
 Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
-#: ``openapi_extra`` of a route that authenticates with :func:`authenticated_read`.
+#: ``openapi_extra`` of a route that authenticates with :func:`authenticated_reads`.
 BEARER_SECURITY: dict[str, Any] = {"security": [{_bearer.scheme_name: []}]}
 
 
-@asynccontextmanager
-async def authenticated_read(request: Request) -> AsyncIterator[tuple[AsyncSession, AuthSubject]]:
-    """A read-only session (``create_read_sessionmaker``) and the caller authenticated on it.
+async def authenticated_reads(request: Request) -> tuple[ReadPool, AuthSubject]:
+    """The read pool (``database.ReadPool``) and the caller, authenticated through it.
 
     For the endpoints a client calls thousands of times a second (``POST /decisions``): FastAPI
     resolving a session, the bearer scheme and the caller as dependencies costs a fifth of such
@@ -73,9 +72,8 @@ async def authenticated_read(request: Request) -> AsyncIterator[tuple[AsyncSessi
     ``openapi_extra=BEARER_SECURITY`` to keep its documented security.
     """
     token = _token(await _bearer(request))
-    async with request.app.state.read_sessionmaker() as session:
-        cache = request.app.state.caller_cache
-        yield session, await auth_service.authenticate(session, token, cache)
+    reads: ReadPool = request.app.state.read_pool
+    return reads, await auth_service.authenticate(reads, token, request.app.state.caller_cache)
 
 
 async def get_subject(request: Request, session: Db, credentials: Credentials) -> AuthSubject:
