@@ -16,8 +16,9 @@ from sqlalchemy.exc import OperationalError
 from chargegroups.app import create_app, dispose
 from chargegroups.auth.service import issue_token
 from chargegroups.database import ReadPool, create_read_pool, fetch_rows
-from chargegroups.kit.clock import utcnow
+from chargegroups.kit.clock import from_database, utcnow
 from chargegroups.models import AccessToken, Operator
+from chargegroups.models.base import UTCDateTime
 from tests.fixtures.factories import (
     bearer,
     make_charger,
@@ -90,8 +91,11 @@ async def test_fetch_rows_binds_values_through_their_column_types(
         db = s if through == "session" else read_pool
         live = await fetch_rows(db, _LIVE, {**params, "now": just_before})
         expired = await fetch_rows(db, _LIVE, {**params, "now": expires.astimezone(plus_two)})
+        # An anonymous bind (a literal) goes through its type too.
+        echoed = await fetch_rows(db, select(literal(just_before, UTCDateTime())), {})
     assert [tuple(r) for r in live] == [(issued.record.id,)]
     assert list(expired) == []
+    assert from_database(echoed[0][0]) == just_before
 
 
 async def _end_backends(uow, application_name: str) -> None:
@@ -123,6 +127,26 @@ async def test_a_read_cut_off_by_the_server_is_unavailable_then_the_pool_reconne
         assert [tuple(r) for r in await pool.rows(select(literal(1)), {})] == [(1,)]
     finally:
         await pool.close()
+
+
+@pytest.mark.postgres_only
+async def test_reads_beyond_the_pool_size_wait_for_a_connection(uow, settings) -> None:
+    name = "chargegroups-read-pool-size-test"
+    url = make_url(settings.database_url).update_query_dict({"application_name": name})
+    pool = create_read_pool(url.render_as_string(hide_password=False), size=2)
+    count = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name")
+    try:
+        reads = asyncio.gather(
+            *(pool.rows(select(func.pg_sleep(0.2), literal(i)), {}) for i in range(6))
+        )
+        await asyncio.sleep(0.1)
+        async with uow() as s:
+            assert (await s.execute(count, {"name": name})).scalar_one() == 2
+        assert sorted(row[1] for rows in await reads for row in rows) == list(range(6))
+    finally:
+        await pool.close()
+    async with uow() as s:  # closing the pool closed its connections
+        assert (await s.execute(count, {"name": name})).scalar_one() == 0
 
 
 @pytest.mark.postgres_only

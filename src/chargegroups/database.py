@@ -90,7 +90,7 @@ class _Prepared:
 def _prepare(stmt: Select[Any], dialect: Dialect) -> _Prepared:
     compiled = stmt.compile(dialect=dialect)
     processors: dict[str, Callable[[Any], Any]] = {}
-    for name, bind in compiled.binds.items():
+    for bind, name in compiled.bind_names.items():  # by the name rendered, also for literals
         processor = bind.type.bind_processor(dialect)
         if processor is not None:
             processors[name] = processor
@@ -139,28 +139,24 @@ class ReadPool(ABC):
 
 
 class _PostgresReadPool(ReadPool):
+    """Up to ``size`` asyncpg connections, opened as reads need them and kept.
+
+    Not asyncpg's own pool: its release runs in a task of its own and its checkout through
+    timeouts, about a third of the CPU of a read (docs/benchmarks.md). A read holds a connection
+    for one statement, so a list of idle ones and a count of free places are all it takes.
+    """
+
     def __init__(self, url: str, *, size: int) -> None:
         # asyncpg takes the URL as libpq does; any other query parameter (application_name, ...)
         # becomes a server setting.
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
         self._size = size
         self._statements = _Statements(postgresql_asyncpg.dialect())  # type: ignore[no-untyped-call]
-        self._pool: asyncpg.Pool | None = None
-        self._opening: asyncio.Lock | None = None
+        self._idle: list[asyncpg.Connection] = []
+        self._places = asyncio.Semaphore(size)  # bound to the event loop that first waits
 
-    async def _connections(self) -> asyncpg.Pool:
-        if self._pool is None:  # opened in the serving event loop, on first use
-            self._opening = self._opening or asyncio.Lock()
-            async with self._opening:
-                if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn,
-                        min_size=0,
-                        max_size=self._size,
-                        reset=_nothing_to_reset,
-                        server_settings=_READ_ONLY,
-                    )
-        return self._pool
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self._dsn, server_settings=_READ_ONLY)
 
     async def rows(self, stmt: Select[Any], params: dict[str, Any]) -> Sequence[Sequence[Any]]:
         prepared = self._statements[stmt]
@@ -168,34 +164,35 @@ class _PostgresReadPool(ReadPool):
         rows: list[Any]
         try:
             if not self._size:
-                connection = await asyncpg.connect(self._dsn, server_settings=_READ_ONLY)
+                connection = await self._connect()
                 try:
                     rows = await connection.fetch(prepared.sql, *arguments)
                     return rows
                 finally:
                     await connection.close()
-            async with (await self._connections()).acquire() as connection:
+            await self._places.acquire()
+            try:
+                connection = self._idle.pop() if self._idle else await self._connect()
                 try:
                     rows = await connection.fetch(prepared.sql, *arguments)
-                    return rows
-                except _POSTGRES_UNAVAILABLE:
-                    connection.terminate()  # in an unknown state: the pool opens a new one
+                except BaseException:
+                    connection.terminate()  # lost, cut off or in doubt: the next read opens another
                     raise
+                self._idle.append(connection)
+                return rows
+            finally:
+                self._places.release()
         except _POSTGRES_UNAVAILABLE as exc:
             # SQLAlchemy's error, which the edges answer as "database unavailable, retry".
             raise OperationalError(prepared.sql, None, exc, connection_invalidated=True) from exc
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
 
 
 _READ_ONLY = {"default_transaction_read_only": "on"}
-
-
-async def _nothing_to_reset(_: asyncpg.Connection) -> None:
-    """No session state is ever changed on a read connection: returning it costs no query."""
 
 
 # The server went away or ended the connection (a restart, pg_terminate_backend). A
