@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from chargegroups.decision.rules import (
     AccessMode,
@@ -26,6 +28,7 @@ from chargegroups.decision.rules import (
     explain,
     group_order_key,
 )
+from chargegroups.decision.schemas import DecisionOut, decision_body
 from chargegroups.rate_plan.rules import Discount
 
 AT = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
@@ -560,3 +563,13 @@ def test_trace_has_one_entry_per_group_and_roles_only_when_applying(f: DecisionF
         assert t.applies == (t.why == "applies") == bool(t.roles)
         if not d.allowed:
             assert not t.applies
+
+
+@given(decision_facts())
+def test_the_apis_plain_answer_is_exactly_the_documented_model(f: DecisionFacts) -> None:
+    """The endpoint writes ``decision_body`` to JSON without validating it: it must be what
+    ``DecisionOut`` (the OpenAPI response) accepts, field for field."""
+    d = decide(f)
+    written = to_json(decision_body(d))
+    assert DecisionOut.model_validate_json(written, strict=True) == DecisionOut.build(d)
+    assert json.loads(written) == DecisionOut.build(d).model_dump(mode="json")

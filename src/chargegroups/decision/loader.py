@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Select, and_, bindparam, false, func, null, select
+from sqlalchemy import Select, String, and_, bindparam, cast, false, func, null, select
 
 from chargegroups.database import Reads, fetch_rows
 from chargegroups.decision.rules import (
@@ -51,7 +51,7 @@ __all__ = ["NO_RATE_PLAN", "ChargerKey", "load_for_token", "load_for_user", "nor
 NO_RATE_PLAN: Final = RatePlanRef(id="", version=0, summary="no rate plan")
 
 _SUMMARIES: dict[tuple[str, int], RatePlanRef] = {}
-_DISCOUNTS: dict[tuple[Decimal | None, bool], Discount] = {}
+_DISCOUNTS: dict[tuple[str | None, Any], Discount] = {}
 
 
 def normalize_token_uid(uid: str) -> str:
@@ -92,7 +92,7 @@ def _statement(*, by_token: bool, by_charge_point_id: bool) -> Select[Any]:
             UserGroup.name,
             UserGroup.scope_kind,
             UserGroup.created_at,
-            GroupDiscount.percent,
+            cast(GroupDiscount.percent, String),  # text: a cheap key for _discount
             GroupDiscount.free,
             UserGroup.financial_owner_id,
             UserGroup.pays_at,
@@ -210,9 +210,7 @@ async def _facts(
         if group_id is None:
             continue
         percent, free = row[18], row[19]
-        discount = None
-        if percent is not None or free:
-            discount = _discount(None if percent is None else Decimal(str(percent)), bool(free))
+        discount = None if percent is None and not free else _discount(percent, free)
         if row[23] is not None:
             scope.add(group_id)
         groups.append(
@@ -246,7 +244,9 @@ async def _facts(
     )
 
 
-def _discount(percent: Decimal | None, free: bool) -> Discount:
+def _discount(percent: str | None, free: Any) -> Discount:
+    """The discount of a row's ``percent`` (as text) and ``free`` (a boolean, or SQLite's 0
+    or 1), made once per distinct pair."""
     key = (percent, free)
     found = _DISCOUNTS.get(key)
     if found is None:

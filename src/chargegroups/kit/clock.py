@@ -11,7 +11,10 @@ def utcnow() -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """Databases without time zones (SQLite) hand back naive datetimes that are UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    zone = value.tzinfo
+    if zone is UTC:  # as PostgreSQL's drivers hand them back: nothing to make
+        return value
+    return value.replace(tzinfo=UTC) if zone is None else value.astimezone(UTC)
 
 
 def from_database(value: datetime | str | None) -> datetime | None:
