@@ -18,6 +18,7 @@ from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_read_pool, create_sessionmaker
+from chargegroups.decision.endpoints import DecisionLane
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
 from chargegroups.ocpp import edge as ocpp_edge
@@ -100,7 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console.mount(app, settings)
     ocpp_edge.install(app)
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(ocpp_edge.OcppRoute)  # inside RequestIdMiddleware: OCPP audits name it
+    # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).
+    app.add_middleware(ocpp_edge.OcppRoute)
+    app.add_middleware(DecisionLane, path=f"{API_PREFIX}/decisions")
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/", include_in_schema=False)
