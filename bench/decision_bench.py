@@ -104,11 +104,19 @@ def best_of(runs: list[dict[str, float]]) -> dict[str, float]:
 # --------------------------------------------------------------------------- baselines
 
 
-def run(cmd: list[str], cwd: Path, log: Path, timeout: float) -> None:
+def run(
+    cmd: list[str], cwd: Path, log: Path, timeout: float, env: dict[str, str] | None = None
+) -> None:
     print("$", " ".join(cmd), flush=True)
     with log.open("a") as out:
         subprocess.run(  # noqa: S603  (our own fixed commands)
-            cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=timeout
+            cmd,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=timeout,
+            env=None if env is None else {**os.environ, **env},
         )
 
 
@@ -151,13 +159,22 @@ def baselines(scratch: Path, div: int, n: int, skip: bool) -> dict[str, Any]:
 
 def baseline_http(scratch: Path, div: int, seconds: float) -> dict[str, Any]:
     """The baselines' bare FastAPI endpoint (an in-memory decision, no auth, no database) under
-    the same wrk load as ours: what one uvicorn worker gives before any of our code runs."""
+    the same loads as ours: wrk saturating 16 connections, and its own fixed-rate client on 20
+    connections at our offered rates. What one uvicorn worker gives before any of our code."""
     here = scratch / "baselines"
+    paced = ",".join(f"20:{rate}" for rate in PACED_RATES)
     run([sys.executable, "exp5_http.py", str(div), "1", "16", str(int(seconds))], here,
-        scratch / "baselines.log", 1800)  # fmt: skip
-    conns = json.loads((here / "results" / f"exp5_s{div}.json").read_text())["configs"][0]
-    found = conns["conns"][0]
-    return {k: found[k]["median"] for k in ("per_s", "p50_ms", "p99_ms", "server_cpu_us_per_req")}
+        scratch / "baselines.log", 1800, env={"PACED": paced})  # fmt: skip
+    config = json.loads((here / "results" / f"exp5_s{div}_paced.json").read_text())["configs"][0]
+    found = config["conns"][0]
+    out: dict[str, Any] = {
+        k: found[k]["median"] for k in ("per_s", "p50_ms", "p99_ms", "server_cpu_us_per_req")
+    }
+    for run_at in config["paced"]:
+        out[f"paced_{int(run_at['rate'])}"] = {
+            k: run_at[k]["median"] for k in ("achieved_per_s", "p50_ms", "p99_ms")
+        }
+    return out
 
 
 # --------------------------------------------------------------------------- our schema
@@ -416,75 +433,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def requests(qs: list[tuple[str, str]], port: int) -> list[bytes]:
-    out = []
-    for uid, c in qs:
-        body = json.dumps({"charger_id": c, "token_uid": uid}).encode()
-        out.append(
-            b"POST /api/v1/decisions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-            b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (port, ADMIN_TOKEN.encode(), len(body), body)
-        )
-    return out
+def write_bodies(qs: list[tuple[str, str]], scratch: Path) -> Path:
+    """The query stream as request bodies, one JSON line each (for wrk and http_paced.py)."""
+    bodies = scratch / "wrk_bodies.txt"
+    bodies.write_text(
+        "".join(json.dumps({"charger_id": c, "token_uid": uid}) + "\n" for uid, c in qs)
+    )
+    return bodies
 
 
-async def http_load(
-    port: int, reqs: list[bytes], conns: int, rate: float | None, seconds: float, max_n: int
+def http_paced(
+    port: int, bodies: Path, conns: int, rate: float, seconds: float, max_n: int
 ) -> dict[str, Any]:
-    """Keep-alive HTTP/1.1 load: paced at ``rate`` per second over ``conns`` connections, or as
-    fast as the server answers when ``rate`` is None. Bounded by ``seconds`` and ``max_n``."""
-    lat: list[float] = []
-    lag: list[float] = []
-    bad = 0
-    pcs = time.perf_counter
-    t_start = pcs() + 0.2
-    t_end = t_start + seconds
-    per_conn = max_n // conns
-
-    async def worker(idx: int) -> None:
-        nonlocal bad
-        r, w = await asyncio.open_connection("127.0.0.1", port)
-        period = conns / rate if rate else 0.0
-        nxt = t_start + period * idx / conns
-        k = idx
-        for _ in range(per_conn):
-            if rate:
-                d = nxt - pcs()
-                if d > 0:
-                    await asyncio.sleep(d)
-            if pcs() >= t_end:
-                break
-            a = pcs()
-            if rate:
-                lag.append(a - nxt)
-            w.write(reqs[k % len(reqs)])
-            k += conns
-            head = await r.readuntil(b"\r\n\r\n")
-            i = head.lower().find(b"content-length:")
-            await r.readexactly(int(head[i + 15 : head.index(b"\r\n", i)]))
-            lat.append(pcs() - a)
-            if head[9:12] != b"200":
-                bad += 1
-            nxt += period
-        w.close()
-
-    await asyncio.gather(*(worker(i) for i in range(conns)))
-    elapsed = pcs() - t_start
-    lat.sort()
-    lag.sort()
-    res = {
-        "conns": conns,
-        "offered_per_s": rate,
-        "n": len(lat),
-        "per_s": len(lat) / elapsed,
-        "non200": bad,
-        "p50_ms": pct(lat, 50) * 1e3,
-        "p99_ms": pct(lat, 99) * 1e3,
-        "max_ms": lat[-1] * 1e3,
-    }
-    if lag:
-        res["client_lag_p99_ms"] = pct(lag, 99) * 1e3
-    return res
+    """``bench/http_paced.py`` in a process of its own (see there); rate 0: closed loop."""
+    cmd = [
+        sys.executable, str(ROOT / "bench" / "http_paced.py"), str(port), str(conns), str(rate),
+        str(seconds), str(max_n), str(bodies), ADMIN_TOKEN,
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)  # noqa: S603
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 _WRK_SCRIPT = """
@@ -520,14 +488,10 @@ def parse_wrk(text: str) -> dict[str, Any]:
     return out
 
 
-def wrk_saturate(port: int, qs: list[tuple[str, str]], scratch: Path, conns: int, seconds: float):
+def wrk_saturate(port: int, bodies: Path, scratch: Path, conns: int, seconds: float):
     """As many decisions as one worker answers: wrk (C, one thread) keeps ``conns`` keep-alive
     connections busy, as the baselines' FastAPI run does, so the load generator takes little
     of the two cores."""
-    bodies = scratch / "wrk_bodies.txt"
-    bodies.write_text(
-        "".join(json.dumps({"charger_id": c, "token_uid": uid}) + "\n" for uid, c in qs)
-    )
     script = scratch / "wrk_decisions.lua"
     script.write_text(_WRK_SCRIPT % ADMIN_TOKEN)
     cmd = [
@@ -536,6 +500,10 @@ def wrk_saturate(port: int, qs: list[tuple[str, str]], scratch: Path, conns: int
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)  # noqa: S603
     return {"conns": conns, "client": "wrk", **parse_wrk(done.stdout)}
+
+
+# Offered rates of the fixed-rate runs (20 connections); the goal is stated at 1 000/s.
+PACED_RATES = (1000, 1500)
 
 
 def server_cpu_s(pid: int) -> float:
@@ -567,17 +535,19 @@ def measure_http(
                 if time.time() > deadline or server.poll() is not None:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.2)
-        reqs = requests(qs, port)
-        warm = asyncio.run(http_load(port, reqs, 4, None, 5, 2000))
+        bodies = write_bodies(qs, scratch)
+        # As many connections as the runs below: each one of the read pool opens, and prepares
+        # the decision statement, on its first use.
+        warm = http_paced(port, bodies, 20, 0, 5, 4000)
         assert warm["non200"] == 0, warm
         out: dict[str, Any] = {}
-        for name, run_one in (
-            ("paced_1000", lambda: asyncio.run(
-                http_load(port, reqs, 20, 1000.0, seconds, int(seconds * 1000)))),
-            ("saturated", lambda: wrk_saturate(port, qs, scratch, 16, seconds)),
-        ):  # fmt: skip
+        runs = [(f"paced_{rate}", rate) for rate in PACED_RATES] + [("saturated", 0)]
+        for name, rate in runs:
             cpu = server_cpu_s(server.pid)
-            result = run_one()
+            if rate:
+                result = http_paced(port, bodies, 20, rate, seconds, int(seconds * rate))
+            else:
+                result = wrk_saturate(port, bodies, scratch, 16, seconds)
             result["server_cpu_us_per_req"] = (
                 1e6 * (server_cpu_s(server.pid) - cpu) / max(result["n"], 1)
             )

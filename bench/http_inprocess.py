@@ -87,7 +87,8 @@ async def passes(url: str, bodies: list[bytes], reps: int, conc: int, profile: P
             if prof:
                 prof.enable()
             for start in range(0, len(bodies), conc):
-                statuses = await asyncio.gather(*(one(app, b) for b in bodies[start : start + conc]))
+                batch = bodies[start : start + conc]
+                statuses = await asyncio.gather(*(one(app, b) for b in batch))
                 assert all(s == 200 for s in statuses), statuses
             if prof:
                 prof.disable()
