@@ -35,11 +35,6 @@ from typing import Any
 import psutil
 import websockets
 from argon2 import PasswordHasher
-from ocpp.messages import MessageType, unpack
-from ocpp.v16 import ChargePoint as Client16
-from ocpp.v16 import call as call16
-from ocpp.v201 import ChargePoint as Client201
-from ocpp.v201 import call as call201
 
 from chargegroups import migrate
 from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
@@ -199,25 +194,50 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], int]:
 # ------------------------------------------------------------------------------ client
 
 
-def counting(base: type) -> type:
-    """A library charge point that counts the answers to each of its calls (lost / twice)."""
+def paced(
+    url: str,
+    chargers: list[dict[str, Any]],
+    client: str,
+    version: str,
+    rate: float,
+    seconds: float,
+    pid: int,
+) -> dict[str, Any]:
+    """``bench/ocpp_paced.py`` (see there) in a process of its own, against the server ``pid``
+    at ``url``; then the pause after its connections close."""
+    target = {
+        "client": client, "version": version, "url": url, "chargers": chargers, "rate": rate,
+        "seconds": seconds, "server_pid": pid,
+    }  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(target, f)
+    try:
+        done = subprocess.run(  # noqa: S603  (our own fixed command)
+            [sys.executable, str(Path(__file__).with_name("ocpp_paced.py")), f.name],
+            capture_output=True, text=True, check=True, timeout=seconds + 300,
+        )  # fmt: skip
+    finally:
+        os.unlink(f.name)
+    time.sleep(SETTLE_SECONDS)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
-    class Counting(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.answers: collections.Counter[str] = collections.Counter()
 
-        async def route_message(self, raw: str) -> None:
-            msg = unpack(raw)
-            if msg.message_type_id != MessageType.Call:
-                self.answers[msg.unique_id] += 1
-                self._response_queue.put_nowait(msg)
-
-    return Counting
+def warm_up(url: str, chargers: list[dict[str, Any]], args: argparse.Namespace, pid: int) -> None:
+    """One short run at the highest rate, not counted, before a server is measured: the first
+    connections and calls of a fresh process (its memory growing, first collections, caches
+    filling) are not what a serving process does."""
+    paced(url, chargers, "raw", "1.6", max(args.rates), 2.0, pid)
 
 
-Counting16 = counting(Client16)
-Counting201 = counting(Client201)
+def our_chargers(n: int) -> list[dict[str, Any]]:
+    """Charger i presents its driver's token, then an unknown one, in turn."""
+    out = []
+    for i in range(n):
+        cp = f"CP{i:06d}"
+        auth = "Basic " + base64.b64encode(f"{cp}:{PASSWORD}".encode()).decode()
+        out.append({"path": cp, "authorization": auth, "id_tags": [f"TOK{i:06d}", f"UNK{i:06d}"]})
+    return out
 
 
 async def open_ws(port: int, i: int, version: str) -> Any:
@@ -247,78 +267,6 @@ async def open_many(port: int, ids: range, version: str) -> tuple[list[Any], flo
 
 async def close_all(sockets: list[Any]) -> None:
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-
-
-async def paced(
-    port: int, n: int, rate: float, seconds: float, version: str, pid: int
-) -> dict[str, Any]:
-    sockets, connect_s = await open_many(port, range(n), version)
-    cls = Counting16 if version == "1.6" else Counting201
-    cps = [cls(f"CP{i:06d}", ws, response_timeout=30) for i, ws in enumerate(sockets)]
-    tasks = [asyncio.create_task(cp.start()) for cp in cps]
-    server = psutil.Process(pid)
-    lat: list[float] = []
-    sent = errors = accepted = 0
-    period = n / rate
-    last_answer = 0.0
-    stop_at = time.perf_counter() + seconds
-
-    async def worker(i: int, cp: Any) -> None:
-        nonlocal sent, errors, accepted, last_answer
-        tokens = (f"TOK{i:06d}", f"UNKNOWN{i:06d}")  # half accepted, half unknown
-        k = 0
-        nxt = time.perf_counter() + period * i / n
-        while True:
-            delay = nxt - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            nxt += period
-            if time.perf_counter() >= stop_at:
-                return
-            request = (
-                call16.Authorize(id_tag=tokens[k & 1])
-                if version == "1.6"
-                else call201.Authorize(id_token={"id_token": tokens[k & 1], "type": "ISO14443"})
-            )
-            k += 1
-            sent += 1
-            a = time.perf_counter()
-            try:
-                answer = await cp.call(request, suppress=False)
-            except Exception:
-                errors += 1
-                continue
-            last_answer = time.perf_counter()
-            lat.append(last_answer - a)
-            info = answer.id_tag_info if version == "1.6" else answer.id_token_info
-            accepted += info["status"] == "Accepted"
-
-    cpu0 = sum(server.cpu_times()[:2])
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker(i, cp) for i, cp in enumerate(cps)))
-    cpu = sum(server.cpu_times()[:2]) - cpu0
-    twice = sum(c - 1 for cp in cps for c in cp.answers.values() if c > 1)
-    for task in tasks:
-        task.cancel()
-    await close_all(sockets)
-    await asyncio.sleep(SETTLE_SECONDS)
-    lat.sort()
-    return {
-        "version": version,
-        "N": n,
-        "rate": rate,
-        "sent": sent,
-        "answered": len(lat),
-        "lost": sent - len(lat),
-        "errors": errors,
-        "answered_twice": twice,
-        "per_s": len(lat) / (last_answer - t0) if lat else 0.0,
-        "p50_ms": pct(lat, 50) * 1e3,
-        "p99_ms": pct(lat, 99) * 1e3,
-        "accepted_pct": 100 * accepted / max(1, len(lat)),
-        "server_cpu_us_per_msg": 1e6 * cpu / max(1, len(lat)),
-        "connect_s": connect_s,
-    }
 
 
 async def handshakes_and_idle(
@@ -356,67 +304,121 @@ async def handshakes_and_idle(
 # ------------------------------------------------------------------------------ baseline
 
 
-def baseline(path: Path, n: int, rates: list[int], idle: int, seconds: float) -> dict[str, Any]:
-    """The bare-library server of ../shared/baselines (a scratch copy), same load."""
-    div = 100
+BASELINE_DIV = 100  # the bare server's in-memory network: its size does not matter here
+
+
+def baseline(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The bare-library server of ../shared/baselines (a scratch copy: ``ocpp_server.py``, an
+    ``ocpp`` 1.6 server whose Authorize is a dict lookup, schema validation on) under the very
+    load ours took: the same client program, charge points and schedule. Then the baselines' own
+    ``exp4_ocpp.py`` for its memory per idle connection and its own client's handshakes."""
     if not (path / "data").exists():
-        subprocess.run([sys.executable, "gen.py", str(div)], cwd=path, check=True)  # noqa: S603
-    env = {**os.environ, "PACED": ",".join(f"{n}:{r}" for r in rates), "IDLE_N": str(idle)}
+        subprocess.run([sys.executable, "gen.py", str(BASELINE_DIV)], cwd=path, check=True)  # noqa: S603
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "ocpp_server.py", str(BASELINE_DIV), str(port)],
+        cwd=path, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None and "READY" in server.stdout.readline()
+        rows = (path / "data" / f"s{BASELINE_DIV}" / "queries.csv").read_text().splitlines()
+        good = [r.split(",") for r in rows[0::2]]  # plausible (user, token, charger) pairs
+        unknown = [r.split(",")[1] for r in rows[1::2]]  # as its own client alternates
+        chargers = [
+            {"path": f"CP{good[i % len(good)][2]}", "id_tags": [good[i % len(good)][1],
+             unknown[i % len(unknown)]]}
+            for i in range(args.chargers)
+        ]  # fmt: skip
+        warm_up(f"ws://127.0.0.1:{port}/", chargers, args, server.pid)
+        scenarios = []
+        for client in args.clients:
+            for rate in args.rates:
+                for _ in range(args.reps):
+                    result = paced(
+                        f"ws://127.0.0.1:{port}/", chargers, client, "1.6", rate, args.seconds,
+                        server.pid,
+                    )  # fmt: skip
+                    print("baseline", json.dumps(result), flush=True)
+                    scenarios.append(result)
+    finally:
+        server.terminate()  # by its pid
+        server.wait(timeout=30)
+    env = {**os.environ, "PACED": "", "IDLE_N": str(args.idle)}
     subprocess.run(  # noqa: S603
-        [sys.executable, "exp4_ocpp.py", str(div), "default", "1", "2000", str(seconds)],
-        cwd=path,
-        env=env,
-        check=True,
-        timeout=3600,
-    )
-    return json.loads((path / "results" / f"exp4_s{div}_default.json").read_text())
+        [sys.executable, "exp4_ocpp.py", str(BASELINE_DIV), "default", "1", "2000", "5"],
+        cwd=path, env=env, check=True, timeout=3600,
+    )  # fmt: skip
+    own = json.loads((path / "results" / f"exp4_s{BASELINE_DIV}_default.json").read_text())
+    return {"scenarios": scenarios, "idle": own.get("idle")}
 
 
 # ------------------------------------------------------------------------------ main
 
 
-async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
+def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     proc, port = start_server(url)
     try:
-        idle = await handshakes_and_idle(port, args.idle, proc.pid, args.cold, args.idle_chargers)
+        idle = asyncio.run(
+            handshakes_and_idle(port, args.idle, proc.pid, args.cold, args.idle_chargers)
+        )
+        chargers = our_chargers(args.chargers)
+        warm_up(f"ws://127.0.0.1:{port}/ocpp/", chargers, args, proc.pid)
         scenarios = []
-        for version in args.versions:
-            for rate in args.rates:
-                for _ in range(args.reps):
-                    result = await paced(port, args.chargers, rate, args.seconds, version, proc.pid)
-                    print(json.dumps(result), flush=True)
-                    scenarios.append(result)
+        for client in args.clients:
+            for version in args.versions:
+                for rate in args.rates:
+                    for _ in range(args.reps):
+                        result = paced(
+                            f"ws://127.0.0.1:{port}/ocpp/", chargers, client, version, rate,
+                            args.seconds, proc.pid,
+                        )  # fmt: skip
+                        print(json.dumps(result), flush=True)
+                        scenarios.append(result)
         return {"idle": idle, "scenarios": scenarios}
     finally:
         proc.terminate()  # our own server process, by its pid
         proc.wait(timeout=30)
 
 
-def summarize(results: dict[str, Any], base: dict[str, Any] | None) -> None:
-    print(
-        "\n| version | N | offered/s | achieved/s | p50 ms | p99 ms | CPU µs/msg | lost | twice |"
-        + (" p99 ÷ baseline |" if base else "")
-    )
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|" if base else ""))
-    groups: dict[tuple[str, float], list[dict[str, Any]]] = collections.defaultdict(list)
-    for s in results["scenarios"]:
-        groups[(s["version"], s["rate"])].append(s)
-    for (version, rate), runs in groups.items():
-        med = {
-            k: statistics.median(r[k] for r in runs)
-            for k in ("per_s", "p50_ms", "p99_ms", "server_cpu_us_per_msg")
+_FIGURES = ("per_s", "p50_ms", "p99_ms", "server_cpu_us_per_msg", "client_cpu_us_per_msg")
+
+
+def medians(scenarios: list[dict[str, Any]]) -> dict[tuple[str, str, float], dict[str, Any]]:
+    """Per (client, version, rate): the median of each figure over the runs, and the runs' sum
+    of lost and twice-answered calls."""
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = collections.defaultdict(list)
+    for s in scenarios:
+        groups[(s["client"], s["version"], s["rate"])].append(s)
+    return {
+        key: {
+            **{k: statistics.median(r[k] for r in runs) for k in _FIGURES},
+            "p99_runs": [round(r["p99_ms"], 2) for r in runs],
+            "lost": sum(r["lost"] for r in runs),
+            "twice": sum(r["answered_twice"] for r in runs),
+            "N": runs[0]["N"],
         }
-        lost = sum(r["lost"] for r in runs)
-        twice = sum(r["answered_twice"] for r in runs)
-        row = (
-            f"| {version} | {runs[0]['N']} | {rate:.0f} | {med['per_s']:.0f} | "
-            f"{med['p50_ms']:.2f} | {med['p99_ms']:.2f} | {med['server_cpu_us_per_msg']:.0f} | "
-            f"{lost} | {twice} |"
+        for key, runs in groups.items()
+    }
+
+
+def summarize(results: dict[str, Any], base: dict[str, Any] | None) -> None:
+    ours = medians(results["scenarios"])
+    theirs = medians(base["scenarios"]) if base else {}
+    print(
+        "\n| client | version | N | offered/s | achieved/s | p50 ms | p99 ms (runs) | server CPU"
+        " µs/msg | client CPU µs/msg | lost | twice | baseline p99 ms | p99 ÷ baseline |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (client, version, rate), m in [*ours.items(), *(((c, "baseline", r), m) for (c, _, r),
+                                                       m in theirs.items())]:  # fmt: skip
+        b = theirs.get((client, "1.6", rate)) if version != "baseline" else None
+        print(
+            f"| {client} | {version} | {m['N']} | {rate:.0f} | {m['per_s']:.0f} | "
+            f"{m['p50_ms']:.2f} | {m['p99_ms']:.2f} ({', '.join(map(str, m['p99_runs']))}) | "
+            f"{m['server_cpu_us_per_msg']:.0f} | {m['client_cpu_us_per_msg']:.0f} | "
+            f"{m['lost']} | {m['twice']} | "
+            + (f"{b['p99_ms']:.2f} | {m['p99_ms'] / b['p99_ms']:.2f} |" if b else "— | — |")
         )
-        if base:
-            b = next((x for x in base["scenarios"] if x["rate"] == rate), None)
-            row += f" {med['p99_ms'] / b['p99_ms']['median']:.2f} |" if b else " — |"
-        print(row)
     idle = results["idle"]
     print(
         f"\nidle: {idle['idle_connections']} connections, "
@@ -424,17 +426,11 @@ def summarize(results: dict[str, Any], base: dict[str, Any] | None) -> None:
         f"accepted in {idle['accept_s']:.2f} s (first contact {idle['first_contact_s']:.2f} s); "
         f"cold handshake {idle['cold_handshake_ms']:.0f} ms"
     )
-    if base:
-        for s in base["scenarios"]:
-            if s["rate"]:
-                print(
-                    f"baseline 1.6 N={s['N']} rate={s['rate']:.0f}: "
-                    f"p50 {s['p50_ms']['median']:.2f} ms, "
-                    f"p99 {s['p99_ms']['median']:.2f} ms, {s['per_s']['median']:.0f}/s, "
-                    f"CPU {s['server_cpu_us_per_msg']['median']:.0f} µs/msg"
-                )
-        if "idle" in base:
-            print(f"baseline idle: {base['idle']['server_kb_per_conn']:.1f} KiB per connection")
+    if base and base.get("idle"):
+        print(
+            f"baseline idle: {base['idle']['server_kb_per_conn']:.1f} KiB per connection; "
+            f"its client connected {base['idle']['n']} in {base['idle']['connect_line']}"
+        )
 
 
 def main() -> None:
@@ -452,6 +448,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--cold", type=int, default=5)
     parser.add_argument("--versions", default="1.6,2.0.1")
+    parser.add_argument(
+        "--clients", default="raw,lib", help="raw frames and/or the ocpp library (ocpp_paced.py)"
+    )
+    parser.add_argument("--out", type=Path, help="write every run's figures there (JSON)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
     parser.add_argument("--baseline", type=Path, help="scratch copy of ../shared/baselines")
     args = parser.parse_args()
@@ -459,6 +459,7 @@ def main() -> None:
         args.chargers, args.idle = max(args.chargers, 1000), max(args.idle, 5000)
     args.rates = [int(r) for r in args.rates.split(",")]
     args.versions = args.versions.split(",")
+    args.clients = args.clients.split(",")
     args.idle_chargers = max(args.chargers, args.idle)
     raise_fd_limit()
     with tempfile.TemporaryDirectory() as tmp:
@@ -470,10 +471,10 @@ def main() -> None:
             f"built {args.idle_chargers} chargers/drivers in {time.perf_counter() - t0:.1f} s",
             flush=True,
         )
-        results = asyncio.run(run(args, url))
-    base = None
-    if args.baseline:
-        base = baseline(args.baseline, args.chargers, args.rates, args.idle, args.seconds)
+        results = run(args, url)
+    base = baseline(args.baseline, args) if args.baseline else None
+    if args.out:
+        args.out.write_text(json.dumps({"ours": results, "baseline": base}, indent=1))
     summarize(results, base)
 
 

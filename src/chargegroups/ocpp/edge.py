@@ -21,7 +21,7 @@ from chargegroups.database import unit_of_work
 from chargegroups.kit.after_commit import watch_rows
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
-from chargegroups.ocpp import presence
+from chargegroups.ocpp import presence, schemas
 from chargegroups.ocpp.credentials import (
     CREDENTIAL_COLUMNS,
     ChargerCredentials,
@@ -55,8 +55,17 @@ def install(app: FastAPI) -> None:
     # Validate OCPP payloads inline: they are small, and a thread-pool hop per message (the
     # library's default) costs more than the validation itself and adds latency under load.
     ocpp.messages.ASYNC_VALIDATION = False
+    fast_schema_validation()
     app.state.ocpp_registry = Registry()
     app.state.ocpp_credentials = ChargerCredentials()
+
+
+def fast_schema_validation() -> None:
+    """The compiled fast path (``ocpp.schemas``) for every message each version exchanges: what
+    its chargers send us, and ClearCache, which we send them."""
+    for charge_point_class in PROTOCOLS.values():
+        actions = schemas.actions_of(charge_point_class) | {"ClearCache"}
+        schemas.install(charge_point_class.ocpp_version, actions)
 
 
 @asynccontextmanager
