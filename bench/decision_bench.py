@@ -54,7 +54,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from chargegroups import migrate  # noqa: E402
-from chargegroups.database import create_engine, create_sessionmaker  # noqa: E402
+from chargegroups.database import (  # noqa: E402
+    Reads,
+    create_engine,
+    create_read_pool,
+    create_sessionmaker,
+)
 from chargegroups.decision import loader  # noqa: E402
 from chargegroups.decision.rules import DecisionFacts, decide  # noqa: E402
 from chargegroups.decision.service import decide_for_token  # noqa: E402
@@ -383,43 +388,50 @@ def measure_core(facts: list[DecisionFacts], reps: int, with_trace: bool) -> dic
 async def measure_direct(
     url: str, qs: list[tuple[str, str]], reps: int, profile: Path | None
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(b) loader + core on one session/connection; (a) the core alone on the loaded facts,
-    without and with its trace."""
+    """(b) loader + core on one connection: on the read pool (what ``POST /decisions`` and OCPP
+    ``Authorize`` run) and in a session (a decision inside a transaction, as a transaction's
+    start takes it); (a) the core alone on the loaded facts, without and with its trace."""
     engine = create_engine(url)
-    maker = create_sessionmaker(engine)
+    reads = create_read_pool(url, size=1)
     chargers = {c: Charger(id=c, operator_id=OP) for _, c in qs}
     pc = time.perf_counter_ns
     out: dict[str, Any] = {}
-    async with maker() as session:
-        facts = []
-        allowed = 0
-        for uid, c in qs:  # warm-up, and the facts for (a)
-            key = loader.ChargerKey(OP, charger_id=c)
-            f = await loader.load_for_token(session, charger=key, token_uid=uid, at=AT)
-            assert f is not None
-            facts.append(f)
-            allowed += decide(f).allowed
-        out["allowed_pct"] = 100.0 * allowed / len(qs)
+    facts = []
+    allowed = 0
+    for uid, c in qs:  # warm-up, and the facts for (a)
+        key = loader.ChargerKey(OP, charger_id=c)
+        f = await loader.load_for_token(reads, charger=key, token_uid=uid, at=AT)
+        assert f is not None
+        facts.append(f)
+        allowed += decide(f).allowed
+    out["allowed_pct"] = 100.0 * allowed / len(qs)
+
+    async def passes(db: Reads) -> list[dict[str, float]]:
         runs = []
         for _ in range(reps):
             lat = []
             t0 = time.perf_counter()
             for uid, c in qs:
                 a = pc()
-                await decide_for_token(session, charger=chargers[c], token_uid=uid, at=AT)
+                await decide_for_token(db, charger=chargers[c], token_uid=uid, at=AT)
                 lat.append(pc() - a)
             runs.append(summary(lat, time.perf_counter() - t0))
-        out["loader_core"] = best_of(runs)
-        out["runs"] = runs
-        if profile is not None:
-            prof = cProfile.Profile()
-            prof.enable()
-            for uid, c in qs:
-                await decide_for_token(session, charger=chargers[c], token_uid=uid, at=AT)
-            prof.disable()
-            text = io.StringIO()
-            pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(25)
-            profile.write_text(text.getvalue())  # noqa: ASYNC240  (after the timed part)
+        return runs
+
+    out["runs"] = await passes(reads)
+    out["loader_core"] = best_of(out["runs"])
+    async with create_sessionmaker(engine)() as session:
+        out["loader_core_session"] = best_of(await passes(session))
+    if profile is not None:
+        prof = cProfile.Profile()
+        prof.enable()
+        for uid, c in qs:
+            await decide_for_token(reads, charger=chargers[c], token_uid=uid, at=AT)
+        prof.disable()
+        text = io.StringIO()
+        pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(25)
+        profile.write_text(text.getvalue())  # noqa: ASYNC240  (after the timed part)
+    await reads.close()
     await engine.dispose()
     return out, measure_core(facts, reps, False), measure_core(facts, reps, True)
 

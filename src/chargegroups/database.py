@@ -120,10 +120,11 @@ class ReadPool(ABC):
     mostly cached): through an ``AsyncSession`` that read cost more than everything else the
     request does (the session, its connection checkout and return through SQLAlchemy's
     greenlet, the result machinery; docs/benchmarks.md). Here a read is a prepared statement on
-    a pooled driver connection: asyncpg on PostgreSQL, whatever driver the URL names for writes
-    (asyncpg's prepared query costs about half of psycopg's CPU), and on SQLite a sqlite3
-    connection used from the event loop, which never waits on a reader in WAL mode. Each
-    statement reads one consistent snapshot, which is all a one-statement read needs.
+    a pooled driver connection: on PostgreSQL asyncpg, whichever driver the URL names for
+    transactions (asyncpg's round trip costs about half of psycopg's CPU), and on SQLite one
+    sqlite3 connection used on the event loop's thread (in WAL mode a reader never waits for a
+    writer). Each statement reads one consistent snapshot, which is all a one-statement read
+    needs.
 
     The connections are read-only at the database (PostgreSQL ``default_transaction_read_only``,
     SQLite ``query_only``): nothing written through the pool can happen, even by mistake. Values
