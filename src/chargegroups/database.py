@@ -161,31 +161,28 @@ class _PostgresReadPool(ReadPool):
 
     async def rows(self, stmt: Select[Any], params: dict[str, Any]) -> Sequence[Sequence[Any]]:
         prepared = self._statements[stmt]
-        arguments = prepared.arguments(params)
-        rows: list[Any]
         try:
-            if not self._size:
-                connection = await self._connect()
-                try:
-                    rows = await connection.fetch(prepared.sql, *arguments)
-                    return rows
-                finally:
-                    await connection.close()
-            await self._places.acquire()
-            try:
-                connection = self._idle.pop() if self._idle else await self._connect()
-                try:
-                    rows = await connection.fetch(prepared.sql, *arguments)
-                except BaseException:
-                    connection.terminate()  # lost, cut off or in doubt: the next read opens another
-                    raise
-                self._idle.append(connection)
-                return rows
-            finally:
-                self._places.release()
+            return await self._fetch(prepared.sql, prepared.arguments(params))
         except _POSTGRES_UNAVAILABLE as exc:
             # SQLAlchemy's error, which the edges answer as "database unavailable, retry".
             raise OperationalError(prepared.sql, None, exc, connection_invalidated=True) from exc
+
+    async def _fetch(self, sql: str, arguments: list[Any]) -> list[Any]:
+        if not self._size:
+            connection = await self._connect()
+            try:
+                return list(await connection.fetch(sql, *arguments))
+            finally:
+                await connection.close()
+        async with self._places:
+            connection = self._idle.pop() if self._idle else await self._connect()
+            try:
+                rows = await connection.fetch(sql, *arguments)
+            except BaseException:
+                connection.terminate()  # lost, cut off or in doubt: the next read opens another
+                raise
+            self._idle.append(connection)
+            return list(rows)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
