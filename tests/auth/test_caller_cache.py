@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import delete, text
 
 from chargegroups.app import create_app, dispose
-from chargegroups.auth import caller_cache
+from chargegroups.auth import caller_cache, repository
+from chargegroups.auth import service as auth_service
 from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.subject import AuthSubject
+from chargegroups.errors import Unauthenticated
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.secrets import hash_token
 from chargegroups.models import Grant, User
@@ -68,6 +72,99 @@ def test_the_cache_never_holds_more_than_its_bound(hashes: list[str]) -> None:
         assert len(cache) <= 10
     if hashes:
         assert cache.get(hashes[-1], utcnow()) is SUBJECT  # the newest is always kept
+
+
+class _GatedRead:
+    """A read of the caller that finishes when the test says, counting how often it began."""
+
+    def __init__(self) -> None:
+        self.began = 0
+        self.go = asyncio.Event()
+        self.error: Exception | None = None
+
+    async def __call__(self) -> AuthSubject:
+        self.began += 1
+        await self.go.wait()
+        if self.error is not None:
+            raise self.error
+        return SUBJECT
+
+
+async def test_misses_together_share_one_read() -> None:
+    cache, read = CallerCache(2), _GatedRead()
+    waiters = [asyncio.ensure_future(cache.read_once("h", read)) for _ in range(5)]
+    await asyncio.sleep(0)
+    read.go.set()
+    assert await asyncio.gather(*waiters) == [SUBJECT] * 5
+    assert read.began == 1
+    again = _GatedRead()
+    again.go.set()
+    assert await cache.read_once("h", again) is SUBJECT  # done reads are not kept
+    assert again.began == 1
+
+
+async def test_a_read_begun_before_a_committed_change_is_not_joined_after_it() -> None:
+    cache, before, after = CallerCache(2), _GatedRead(), _GatedRead()
+    first = asyncio.ensure_future(cache.read_once("h", before))
+    await asyncio.sleep(0)
+    caller_cache._bump(None)  # what a commit that changed a user, a grant or a token does
+    second = asyncio.ensure_future(cache.read_once("h", after))
+    await asyncio.sleep(0)
+    before.go.set()
+    after.go.set()
+    await asyncio.gather(first, second)
+    assert (before.began, after.began) == (1, 1)
+
+
+async def test_a_waiter_that_goes_away_leaves_the_read_to_the_others() -> None:
+    cache, read = CallerCache(2), _GatedRead()
+    gone = asyncio.ensure_future(cache.read_once("h", read))
+    staying = asyncio.ensure_future(cache.read_once("h", read))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    read.go.set()
+    assert await staying is SUBJECT
+    assert gone.cancelled()
+    assert read.began == 1
+
+
+async def test_a_failed_read_fails_every_waiter() -> None:
+    cache, read = CallerCache(2), _GatedRead()
+    read.error = Unauthenticated("Missing, expired or revoked credentials.")
+    waiters = [asyncio.ensure_future(cache.read_once("h", read)) for _ in range(3)]
+    await asyncio.sleep(0)
+    read.go.set()
+    for waiter in waiters:
+        with pytest.raises(Unauthenticated):
+            await waiter
+    assert read.began == 1
+
+
+async def test_requests_missing_together_read_the_caller_once_on_the_read_pool(
+    uow, shared_app, monkeypatch
+) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        token = (await bearer(s, world.admin))["Authorization"].removeprefix("Bearer ")
+    reads = []
+    real = repository.live_token_subject_rows
+
+    async def counted(*args):  # type: ignore[no-untyped-def]
+        reads.append(args)
+        return await real(*args)
+
+    monkeypatch.setattr(repository, "live_token_subject_rows", counted)
+    pool, cache = shared_app.state.read_pool, CallerCache(2)
+    callers = await asyncio.gather(
+        *(auth_service.authenticate(pool, token, cache) for _ in range(8))
+    )
+    assert {c.user_id for c in callers} == {world.admin.id}
+    assert len(reads) == 1
+    with pytest.raises(Unauthenticated):  # a bad token still fails each of its requests
+        await asyncio.gather(
+            *(auth_service.authenticate(pool, "cg_at_nope", cache) for _ in range(3))
+        )
 
 
 async def test_changes_committed_in_this_process_apply_at_once(uow, client, shared_app) -> None:

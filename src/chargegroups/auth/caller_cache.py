@@ -5,6 +5,10 @@ reading its holder and grants is a database round trip per request (a fifth of a
 over HTTP). The cache keeps the answer for ``seconds``, keyed by the token's hash (never the
 token itself), and never past the token's own expiry.
 
+Requests that miss together share one read: when a busy client's entry expires (or the
+process has just started), every request it has in flight would otherwise read the same caller
+at once, each on a connection of its own (docs/benchmarks.md).
+
 It is never stale for a change made in this process: every commit that touches a user, a grant
 or an access token (login, logout, revocation, blocking, grant and account changes) bumps a
 generation, and an entry from an older generation is a miss. A change made by another process
@@ -13,9 +17,10 @@ generation, and an entry from an older generation is a miss. A change made by an
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from chargegroups.auth.subject import AuthSubject
@@ -56,6 +61,8 @@ class CallerCache:
         self._entries: OrderedDict[str, tuple[AuthSubject, int, float, datetime | None]] = (
             OrderedDict()
         )
+        # token hash → (the generation it began at, the read under way)
+        self._reading: dict[str, tuple[int, asyncio.Future[AuthSubject]]] = {}
 
     def get(self, token_hash: str, now: datetime) -> AuthSubject | None:
         found = self._entries.get(token_hash)
@@ -70,6 +77,30 @@ class CallerCache:
             del self._entries[token_hash]
             return None
         return subject
+
+    async def read_once(
+        self, token_hash: str, read: Callable[[], Awaitable[AuthSubject]]
+    ) -> AuthSubject:
+        """``read()``'s caller, or that of the same token's read already under way since the
+        last committed change (a read begun before a change is never joined after it).
+
+        The read runs in a task of its own, so a waiter that goes away (a client that hung up)
+        cancels only its own wait, never the read the others wait for; its failure (an unknown
+        token, an unavailable database) is every waiter's. ``read`` must not use a caller's
+        session: it may outlive that caller.
+        """
+        reading = self._reading.get(token_hash)
+        if reading is None or reading[0] != _generation:
+            task = asyncio.ensure_future(read())
+            reading = self._reading[token_hash] = (_generation, task)
+            task.add_done_callback(lambda _: self._forget_read(token_hash, task))
+        return await asyncio.shield(reading[1])
+
+    def _forget_read(self, token_hash: str, task: asyncio.Future[AuthSubject]) -> None:
+        if (reading := self._reading.get(token_hash)) is not None and reading[1] is task:
+            del self._reading[token_hash]
+        if not task.cancelled():
+            task.exception()  # retrieved: with every waiter gone, asyncio would log it
 
     def put(
         self,

@@ -12,7 +12,7 @@ from chargegroups.audit.service import record_change
 from chargegroups.auth import caller_cache, repository
 from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.subject import AuthSubject
-from chargegroups.database import Reads
+from chargegroups.database import ReadPool, Reads
 from chargegroups.errors import NotFound, Unauthenticated
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.secrets import hash_token, new_token, verify_password
@@ -70,8 +70,18 @@ async def issue_token(
 async def authenticate(db: Reads, token: str, cache: CallerCache | None = None) -> AuthSubject:
     token_hash = hash_token(token)
     now = utcnow()
-    if cache is not None and (known := cache.get(token_hash, now)) is not None:
+    if cache is None:
+        return await _read_subject(db, token_hash, now, None)
+    if (known := cache.get(token_hash, now)) is not None:
         return known
+    if isinstance(db, ReadPool):  # not bound to this request: the read can be shared
+        return await cache.read_once(token_hash, lambda: _read_subject(db, token_hash, now, cache))
+    return await _read_subject(db, token_hash, now, cache)
+
+
+async def _read_subject(
+    db: Reads, token_hash: str, now: datetime, cache: CallerCache | None
+) -> AuthSubject:
     read_at = caller_cache.generation()  # before the read: see CallerCache.put
     rows, expires_at = await repository.live_token_subject_rows(db, token_hash, now)
     if not rows or rows[0][3]:  # unknown, expired, revoked, or its user is blocked
