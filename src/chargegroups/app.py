@@ -1,4 +1,4 @@
-"""create_app(settings) -> the one ASGI application: API, console, OCPP and SCIM."""
+"""create_app(settings) -> the one ASGI application: API, console and OCPP (no SCIM yet)."""
 
 from __future__ import annotations
 
