@@ -10,11 +10,15 @@ SQLite; never the ORM), then measures on the baselines' fixed query stream:
     trace read (``decide(facts).trace``, what the API, the console and the CLI use);
 (b) ``decide_for_token`` (loader + core) on one connection, SQLite and PostgreSQL;
 (c) ``POST /api/v1/decisions`` with a real bearer token against uvicorn (one worker) on
-    loopback: a fixed-rate run (1 000/s) for latency, a saturating run for the maximum rate.
+    loopback, served from PostgreSQL and from SQLite: fixed-rate runs (1 000/s, 1 500/s) for
+    latency, each after a second's warm-up at its rate (``http_paced.py``), and a saturating
+    run (wrk) for the maximum rate.
 
 The baselines run in the same invocation, in a scratch copy of ../shared/baselines (never in
 the repository): exp1 (bare dict decision), load_sql + exp2 (one bare SQL query), exp3 (pycasbin
-FastEnforcer). Every run is bounded in count and time.
+FastEnforcer), exp5 (the bare FastAPI endpoint under wrk and its own fixed-rate client) and the
+same bare endpoint under our fixed-rate client, warm-up and all. Every run is bounded in count
+and time.
 
     python bench/decision_bench.py                 # DIV=100, both databases, HTTP, baselines
     python bench/decision_bench.py --div 10        # 1/10 scale
@@ -42,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -446,7 +450,7 @@ def free_port() -> int:
 
 
 def write_bodies(qs: list[tuple[str, str]], scratch: Path) -> Path:
-    """The query stream as request bodies, one JSON line each (for wrk and http_paced.py)."""
+    """The query stream as request bodies, one JSON line each (for wrk)."""
     bodies = scratch / "wrk_bodies.txt"
     bodies.write_text(
         "".join(json.dumps({"charger_id": c, "token_uid": uid}) + "\n" for uid, c in qs)
@@ -454,15 +458,42 @@ def write_bodies(qs: list[tuple[str, str]], scratch: Path) -> Path:
     return bodies
 
 
+def write_requests(raw: Iterable[bytes], path: Path) -> Path:
+    """Whole HTTP requests, one JSON string per line (for http_paced.py)."""
+    path.write_text("".join(json.dumps(r.decode("latin-1")) + "\n" for r in raw))
+    return path
+
+
+def decision_requests(bodies: Path, port: int) -> Iterator[bytes]:
+    for line in bodies.read_text().splitlines():
+        body = line.encode()
+        yield (
+            b"POST /api/v1/decisions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (port, ADMIN_TOKEN.encode(), len(body), body)
+        )
+
+
+# Each fixed-rate run starts with this long at its rate, reported apart (see http_paced.py).
+PACED_WARMUP_S = 1.0
+
+
 def http_paced(
-    port: int, bodies: Path, conns: int, rate: float, seconds: float, max_n: int
+    port: int,
+    requests: Path,
+    conns: int,
+    rate: float,
+    seconds: float,
+    max_n: int,
+    warmup: float = 0.0,
 ) -> dict[str, Any]:
     """``bench/http_paced.py`` in a process of its own (see there); rate 0: closed loop."""
     cmd = [
         sys.executable, str(ROOT / "bench" / "http_paced.py"), str(port), str(conns), str(rate),
-        str(seconds), str(max_n), str(bodies), ADMIN_TOKEN,
+        str(seconds), str(max_n), str(requests), str(warmup),
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)  # noqa: S603
+    timeout = seconds + warmup + 60
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)  # noqa: S603
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
@@ -523,6 +554,45 @@ def server_cpu_s(pid: int) -> float:
     return (int(times[11]) + int(times[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_for_port(port: int, server: subprocess.Popen[Any], seconds: float) -> None:
+    deadline = time.time() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.2)
+
+
+def paced_runs(
+    pid: int, port: int, requests: Path, rate: float, seconds: float, reps: int
+) -> dict[str, Any]:
+    """``reps`` fixed-rate runs of ``seconds`` (after their warm-up) against the server ``pid``:
+    medians, and every run with the server's CPU per request."""
+    results = []
+    for _ in range(reps):
+        cpu = server_cpu_s(pid)
+        result = http_paced(
+            port, requests, 20, rate, seconds, int(seconds * rate), warmup=PACED_WARMUP_S
+        )
+        answered = result["n"] + result.get("warmup", {}).get("n", 0)
+        result["server_cpu_us_per_req"] = 1e6 * (server_cpu_s(pid) - cpu) / max(answered, 1)
+        results.append(result)
+    return summarize(results, ("p99_from_start_ms",))
+
+
+def summarize(results: list[dict[str, Any]], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    figures = ("per_s", "p50_ms", "p99_ms", "server_cpu_us_per_req", *extra)
+    return {
+        **{k: statistics.median(r[k] for r in results) for k in figures},
+        "n": sum(r["n"] for r in results),
+        "non200": sum(r["non200"] for r in results),
+        "runs": results,
+    }
+
+
 def measure_http(
     url: str, qs: list[tuple[str, str]], seconds: float, scratch: Path, reps: int
 ) -> dict[str, Any]:
@@ -538,42 +608,59 @@ def measure_http(
     cmd = [sys.executable, "-c", serve]
     server = subprocess.Popen(cmd, env=env)  # noqa: S603  (our own fixed command)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
+        wait_for_port(port, server, 60)
         bodies = write_bodies(qs, scratch)
+        requests = write_requests(decision_requests(bodies, port), scratch / "requests.txt")
         # As many connections as the runs below: each one of the read pool opens, and prepares
         # the decision statement, on its first use.
-        warm = http_paced(port, bodies, 20, 0, 5, 4000)
+        warm = http_paced(port, requests, 20, 0, 5, 4000)
         assert warm["non200"] == 0, warm
-        out: dict[str, Any] = {}
-        runs = [(f"paced_{rate}", rate) for rate in PACED_RATES] + [("saturated", 0)]
-        for name, rate in runs:
-            results = []
-            for _ in range(reps):  # as the baselines' exp5 repeats each load
-                cpu = server_cpu_s(server.pid)
-                if rate:
-                    result = http_paced(port, bodies, 20, rate, seconds, int(seconds * rate))
-                else:
-                    result = wrk_saturate(port, bodies, scratch, 16, seconds)
-                result["server_cpu_us_per_req"] = (
-                    1e6 * (server_cpu_s(server.pid) - cpu) / max(result["n"], 1)
-                )
-                results.append(result)
-            figures = ("per_s", "p50_ms", "p99_ms", "server_cpu_us_per_req")
-            out[name] = {
-                **{k: statistics.median(r[k] for r in results) for k in figures},
-                "n": sum(r["n"] for r in results),
-                "non200": sum(r["non200"] for r in results),
-                "runs": results,
-            }
+        out: dict[str, Any] = {
+            f"paced_{rate}": paced_runs(server.pid, port, requests, rate, seconds, reps)
+            for rate in PACED_RATES
+        }
+        saturated = []
+        for _ in range(reps):  # as the baselines' exp5 repeats each load
+            cpu = server_cpu_s(server.pid)
+            result = wrk_saturate(port, bodies, scratch, 16, seconds)
+            result["server_cpu_us_per_req"] = (
+                1e6 * (server_cpu_s(server.pid) - cpu) / max(result["n"], 1)
+            )
+            saturated.append(result)
+        out["saturated"] = summarize(saturated)
         return out
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bare_endpoint_paced(scratch: Path, div: int, seconds: float, reps: int) -> dict[str, Any]:
+    """The baselines' bare FastAPI endpoint (started as their exp5 starts it) under *our*
+    fixed-rate client with its warm-up, on the same query stream: the like-for-like row for
+    ours (the baselines' own client counts its start-up)."""
+    here = scratch / "baselines"
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "uvicorn", "http_app:app", "--host", "127.0.0.1", "--port",
+        str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning", "--backlog", "4096",
+    ]  # fmt: skip
+    env = {**os.environ, "PERF_DIV": str(div), "PERF_GC_FREEZE": "0"}
+    server = subprocess.Popen(cmd, cwd=here, env=env)  # noqa: S603  (their fixed command)
+    try:
+        wait_for_port(port, server, 600)  # it loads the whole network first
+        raw = (
+            b"GET /decision?user=%s&charger=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            % (u.encode(), c.encode())
+            for u, _, c in read_csv(here / "data" / f"s{div}" / "queries.csv")
+        )
+        requests = write_requests(raw, scratch / "bare_requests.txt")
+        warm = http_paced(port, requests, 20, 0, 5, 4000)
+        assert warm["non200"] == 0, warm
+        return {
+            f"paced_{rate}": paced_runs(server.pid, port, requests, rate, seconds, reps)
+            for rate in PACED_RATES
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -611,7 +698,9 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=20000, help="queries per pass (default 20000)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--http-seconds", type=float, default=5.0, help="0 skips the HTTP runs")
-    p.add_argument("--http-db", default="pg", help="which database serves HTTP (default pg)")
+    p.add_argument(
+        "--http-db", default="pg,sqlite", help="the databases that serve HTTP (default both)"
+    )
     p.add_argument("--skip-baselines", action="store_true")
     p.add_argument("--reuse", action="store_true", help="reuse our loaded databases if present")
     p.add_argument("--profile", action="store_true", help="cProfile one loader+core pass")
@@ -652,17 +741,20 @@ def main() -> None:
         print(kind, json.dumps(direct["loader_core"]), flush=True)
     print("core", json.dumps(result["core"]), flush=True)
     print("core_trace", json.dumps(result["core_trace"]), flush=True)
-    if args.http_seconds > 0 and args.http_db in urls:
+    if args.http_seconds > 0:
         result["http"] = {
-            "db": args.http_db,
-            **measure_http(urls[args.http_db], qs, args.http_seconds, scratch, args.reps),
+            kind: measure_http(urls[kind], qs, args.http_seconds, scratch, args.reps)
+            for kind in args.http_db.split(",")
+            if kind in urls
         }
         print("http", json.dumps(result["http"]), flush=True)
         if not args.skip_baselines:
-            result["baselines"]["fastapi_bare"] = baseline_http(
-                scratch, args.div, args.http_seconds
+            bare = baseline_http(scratch, args.div, args.http_seconds)
+            bare["our_client"] = bare_endpoint_paced(
+                scratch, args.div, args.http_seconds, args.reps
             )
-            print("fastapi_bare", json.dumps(result["baselines"]["fastapi_bare"]), flush=True)
+            result["baselines"]["fastapi_bare"] = bare
+            print("fastapi_bare", json.dumps(bare), flush=True)
     base = result["baselines"]
     if base:
         ratios: dict[str, float] = {
@@ -679,9 +771,9 @@ def main() -> None:
             ratios["sqlite_p99_over_bare_sql_p99"] = (
                 result["sqlite"]["loader_core"]["p99_us"] / base["sql"]["sqlite_tok"]["p99_us"]
             )
-        if "http" in result and "fastapi_bare" in base:
+        if "pg" in result.get("http", {}) and "fastapi_bare" in base:
             ratios["http_per_s_over_fastapi_bare_per_s"] = (
-                result["http"]["saturated"]["per_s"] / base["fastapi_bare"]["per_s"]
+                result["http"]["pg"]["saturated"]["per_s"] / base["fastapi_bare"]["per_s"]
             )
         result["ratios"] = ratios
         print("ratios", json.dumps(ratios), flush=True)
