@@ -161,6 +161,7 @@ def baselines(scratch: Path, div: int, n: int, skip: bool) -> dict[str, Any]:
         "sql": {k: {m: v["median"] for m, v in s.items()} for k, s in exp2["summary"].items()},
         "casbin_fast": {
             "load_s": exp3["kinds"]["fast"]["load_s"],
+            "rss_delta_mb": exp3["kinds"]["fast"]["rss_delta_mb"],
             **{m: v["median"] for m, v in exp3["kinds"]["fast"]["summary"].items()},
         },
     }
@@ -593,6 +594,12 @@ def summarize(results: list[dict[str, Any]], extra: tuple[str, ...] = ()) -> dic
     }
 
 
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    return int(found.group(1)) / 1024 if found else float("nan")
+
+
 def measure_http(
     url: str, qs: list[tuple[str, str]], seconds: float, scratch: Path, reps: int
 ) -> dict[str, Any]:
@@ -628,6 +635,7 @@ def measure_http(
             )
             saturated.append(result)
         out["saturated"] = summarize(saturated)
+        out["server_rss_mb"] = rss_mb(server.pid)
         return out
     finally:
         server.terminate()
