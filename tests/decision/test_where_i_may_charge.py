@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from sqlalchemy import event
+
 from chargegroups.auth.service import subject_for
+from chargegroups.database import fetch_rows
+from chargegroups.decision import loader
 from chargegroups.decision.service import where_i_may_charge
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import PageRequest
@@ -64,6 +68,40 @@ async def test_a_driver_sees_public_and_in_scope_chargers_with_discount_and_paye
     public = by_charger[chargers["public"].id]
     # The van pool pays everywhere (pays_at all_chargers) and its discount is on this plan too.
     assert public.discount == Discount.percent(Decimal("20"))
+
+
+async def test_a_page_is_decided_in_as_many_statements_whatever_its_size(
+    uow, engine, monkeypatch
+) -> None:
+    # Statements through SQLAlchemy, and the loader's reads straight on the driver, which
+    # SQLAlchemy's events do not see.
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    async def counted_fetch(db, stmt, params):  # type: ignore[no-untyped-def]
+        statements.append("fetch_rows")
+        return await fetch_rows(db, stmt, params)
+
+    monkeypatch.setattr(loader, "fetch_rows", counted_fetch)
+    async with uow() as s:
+        world, _owner, driver, _vans, chargers = await network(s)
+        plan = chargers["public"].rate_plan_id
+        for _ in range(6):
+            await make_charger(s, world.operator, rate_plan_id=plan)
+        subject = await subject_for(s, driver)
+        await where_i_may_charge(s, subject, PageRequest(limit=8), at=utcnow())  # plans read
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            statements.clear()
+            small = await where_i_may_charge(s, subject, PageRequest(limit=2), at=utcnow())
+            asked_small, statements[:] = len(statements), []
+            large = await where_i_may_charge(s, subject, PageRequest(limit=8), at=utcnow())
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert (len(small.items), len(large.items)) == (2, 8)
+    assert len(statements) == asked_small == 2  # the page of chargers, then all their facts
 
 
 async def test_a_blocked_driver_may_charge_nowhere(uow) -> None:

@@ -4,18 +4,32 @@ One statement starts at the charger (its access mode, owner, the operator's cach
 rate plan D4 resolves), joins the token and its user (or the user alone), whether that token is
 in an unfinished session (D3), and the user's memberships with their groups, each group's
 discount on the resolved plan (G9) and whether the charger's scope holds it. It returns one row
-per membership (at least one). Only the human summary of the plan's terms is read separately,
-once per (plan, version): versions never change, so that cache is always right.
+per membership (at least one); asked for a page of chargers at once (a driver's "where may I
+charge?"), the same rows for each of them. Only the human summary of the plan's terms is read
+separately, once per (plan, version): versions never change, so that cache is always right.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Select, String, and_, bindparam, cast, false, func, null, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    null,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.database import Reads, fetch_rows
 from chargegroups.decision.rules import (
@@ -44,7 +58,14 @@ from chargegroups.models.group import SCOPE_ACCOUNT
 from chargegroups.rate_plan import repository as rate_plans
 from chargegroups.rate_plan.rules import Discount, summary, terms_from_dict
 
-__all__ = ["NO_RATE_PLAN", "ChargerKey", "load_for_token", "load_for_user", "normalize_token_uid"]
+__all__ = [
+    "NO_RATE_PLAN",
+    "ChargerKey",
+    "load_for_token",
+    "load_for_user",
+    "load_for_user_at_chargers",
+    "normalize_token_uid",
+]
 
 #: Stands in for the plan when D4 finds none (no override, no account or operator default):
 #: the decision still answers, and the API shows ``rate_plan: null``.
@@ -59,7 +80,7 @@ def normalize_token_uid(uid: str) -> str:
     return uid.lower()
 
 
-def _statement(*, by_token: bool, by_charge_point_id: bool) -> Select[Any]:
+def _statement(*, by_token: bool, which_charger: ColumnElement[bool]) -> Select[Any]:
     if by_token:
         token_cols: tuple[Any, ...] = (DriverToken.uid, DriverToken.blocked, DriverToken.expires_at)
         unfinished: Any = (
@@ -123,19 +144,25 @@ def _statement(*, by_token: bool, by_charge_point_id: bool) -> Select[Any]:
             ChargerScope,
             and_(ChargerScope.charger_id == Charger.id, ChargerScope.group_id == UserGroup.id),
         )
-        .where(
-            Charger.operator_id == bindparam("operator_id"),
-            (Charger.charge_point_id if by_charge_point_id else Charger.id) == bindparam("charger"),
-        )
+        .where(Charger.operator_id == bindparam("operator_id"), which_charger)
     )
 
 
+_BY_ID: Final = Charger.id == bindparam("charger")
+_BY_CHARGE_POINT_ID: Final = Charger.charge_point_id == bindparam("charger")
+
 # Keyed by (by token, by charge point id): one statement per way of asking, built once.
 _STATEMENTS: Final = {
-    (by_token, by_cp): _statement(by_token=by_token, by_charge_point_id=by_cp)
+    (by_token, by_cp): _statement(
+        by_token=by_token, which_charger=_BY_CHARGE_POINT_ID if by_cp else _BY_ID
+    )
     for by_token in (True, False)
     for by_cp in (True, False)
 }
+# A user at many chargers at once (a page of "where may I charge?").
+_USER_AT_CHARGERS: Final = _statement(
+    by_token=False, which_charger=Charger.id.in_(bindparam("chargers", expanding=True))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +207,30 @@ async def load_for_user(
     stmt = _STATEMENTS[False, charger.by_charge_point_id]
     rows = await fetch_rows(db, stmt, {**charger.params(), "user_id": user_id})
     return await _facts(db, rows, at, token_uid=None)
+
+
+async def load_for_user_at_chargers(
+    session: AsyncSession,
+    *,
+    operator_id: str,
+    charger_ids: Sequence[str],
+    user_id: str,
+    at: datetime,
+) -> dict[str, DecisionFacts]:
+    """:func:`load_for_user` at each of these chargers of one operator, in one round trip; a
+    charger not found has no entry."""
+    if not charger_ids:
+        return {}
+    params = {"operator_id": operator_id, "chargers": list(charger_ids), "user_id": user_id}
+    by_charger: dict[str, list[Any]] = {}
+    for row in (await session.execute(_USER_AT_CHARGERS, params)).all():
+        by_charger.setdefault(row[0], []).append(row)
+    found = {}
+    for charger_id, rows in by_charger.items():
+        facts = await _facts(session, rows, at, token_uid=None)
+        assert facts is not None  # rows were found
+        found[charger_id] = facts
+    return found
 
 
 async def _facts(

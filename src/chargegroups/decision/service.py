@@ -128,9 +128,15 @@ async def where_i_may_charge(
         Charger.id,
         page,
     )
-    answers = [
-        (charger, await decide_for_user(session, charger=charger, user_id=subject.user_id, at=at))
-        for charger in candidates.items
+    facts = await loader.load_for_user_at_chargers(
+        session,
+        operator_id=subject.operator_id,
+        charger_ids=[charger.id for charger in candidates.items],
+        user_id=subject.user_id,
+        at=at,
+    )
+    answers = [  # a charger deleted since the page was read has no facts
+        (charger, decide(facts[charger.id])) for charger in candidates.items if charger.id in facts
     ]
     return Page(
         items=[(charger, d) for charger, d in answers if d.allowed],
