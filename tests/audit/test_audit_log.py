@@ -16,6 +16,7 @@ async def test_a_change_writes_an_event_with_actor_before_after_and_request_id(u
     events = (await client.get("/api/v1/audit-events", headers=headers)).json()["items"]
     event = next(e for e in events if e["action"] == "operator.updated")
     assert event["actor_id"] == world.admin.id
+    assert event["actor_name"] == f"{world.admin.name} <{world.admin.email}>"
     assert event["before"] == {"name": world.operator.name}
     assert event["after"] == {"name": "New name"}
     assert event["request_id"] == "req-42"
@@ -56,6 +57,7 @@ async def test_account_admins_read_only_their_accounts_events_and_drivers_none(u
         other_headers = await bearer(s, other.admin)
     seen = (await client.get("/api/v1/audit-events", headers=admin_headers)).json()["items"]
     assert {e["target_id"] for e in seen} == {acme.id}
+    assert {e["actor_name"] for e in seen} == {None}  # the system is nobody's name
     everything = (await client.get("/api/v1/audit-events", headers=op_headers)).json()["items"]
     assert {acme.id, globex.id} <= {e["target_id"] for e in everything}
     assert (await client.get("/api/v1/audit-events", headers=driver_headers)).status_code == 403
@@ -88,3 +90,28 @@ async def test_audit_pages_follow_the_cursor_newest_first(uow, client) -> None:
         if cursor is None:
             break
     assert seen == [str(i) for i in reversed(range(7))]
+
+
+async def test_the_console_log_names_who_acted(uow, client) -> None:
+    from tests.console.test_console_login import csrf_of
+    from tests.fixtures.factories import PASSWORD
+
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    await client.patch("/api/v1/operator", json={"name": "Renamed"}, headers=headers)
+    page = await client.get("/console/login")
+    await client.post(
+        "/console/login",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "operator": world.operator.slug,
+            "email": world.admin.email,
+            "password": PASSWORD,
+        },
+    )
+    log = await client.get("/console/audit")
+    assert log.status_code == 200
+    row = log.text[log.text.index("operator.updated") :]
+    row = row[: row.index("</tr>")]
+    assert f"{world.admin.name} &lt;{world.admin.email}&gt;" in row

@@ -32,6 +32,11 @@ async def list_audit_events(
         actor_id=actor_id,
         since=since,
     )
-    return PageOut(
-        items=[AuditEventOut.model_validate(e) for e in found.items], next_cursor=found.next_cursor
-    )
+    names = await service.actor_names(db, found.items)
+    items = [
+        AuditEventOut.model_validate(e).model_copy(
+            update={"actor_name": names.get(e.actor_id or "")}
+        )
+        for e in found.items
+    ]
+    return PageOut(items=items, next_cursor=found.next_cursor)

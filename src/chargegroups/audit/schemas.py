@@ -12,6 +12,7 @@ class AuditEventOut(OutModel):
     account_id: str | None
     actor_id: str | None
     actor_kind: str
+    actor_name: str | None = None  # "Name <email>" of the acting user; None for the system
     action: str
     target_type: str
     target_id: str

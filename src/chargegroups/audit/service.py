@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from chargegroups.auth.subject import Actor, AuthSubject
 from chargegroups.errors import NotPermitted
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.kit.request_context import current_request_id
-from chargegroups.models import AuditEvent
+from chargegroups.models import AuditEvent, User
 
 
 async def record_change(
@@ -69,3 +70,13 @@ async def list_events(
     if since is not None:
         stmt = stmt.where(AuditEvent.created_at >= since)
     return await paginate(session, stmt, AuditEvent.id, page, descending=True)
+
+
+async def actor_names(session: AsyncSession, events: Sequence[AuditEvent]) -> dict[str, str]:
+    """Who acted, as people read it ("Name <email>"), for a page of events, in one query; an
+    actor that is not a user (the system, an OCPP charger) has no entry."""
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.name, User.email).where(User.id.in_(ids)))
+    return {user_id: f"{name} <{email}>" for user_id, name, email in rows}

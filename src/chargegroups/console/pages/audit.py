@@ -35,6 +35,7 @@ async def audit_log(
         "audit.html",
         viewer=viewer,
         page=page,
+        actor_names=await service.actor_names(db, page.items),
         filters={"target_type": target_type or "", "target_id": target_id or "", "cursor": cursor},
         active="audit",
     )
