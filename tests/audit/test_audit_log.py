@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import Actor
+from tests.console.helpers import console_login
 from tests.fixtures.factories import bearer, make_account, make_operator, make_user
 
 
@@ -93,23 +94,11 @@ async def test_audit_pages_follow_the_cursor_newest_first(uow, client) -> None:
 
 
 async def test_the_console_log_names_who_acted(uow, client) -> None:
-    from tests.console.test_console_login import csrf_of
-    from tests.fixtures.factories import PASSWORD
-
     async with uow() as s:
         world = await make_operator(s)
         headers = await bearer(s, world.admin)
     await client.patch("/api/v1/operator", json={"name": "Renamed"}, headers=headers)
-    page = await client.get("/console/login")
-    await client.post(
-        "/console/login",
-        data={
-            "csrf_token": csrf_of(page.text),
-            "operator": world.operator.slug,
-            "email": world.admin.email,
-            "password": PASSWORD,
-        },
-    )
+    await console_login(client, world.operator, world.admin)
     log = await client.get("/console/audit")
     assert log.status_code == 200
     row = log.text[log.text.index("operator.updated") :]

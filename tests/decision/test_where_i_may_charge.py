@@ -14,6 +14,7 @@ from chargegroups.decision.service import where_i_may_charge
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import PageRequest
 from chargegroups.rate_plan.rules import Discount
+from tests.console.helpers import console_login
 from tests.fixtures.factories import (
     add_member,
     bearer,
@@ -115,22 +116,10 @@ async def test_a_blocked_driver_may_charge_nowhere(uow) -> None:
 
 
 async def test_the_console_home_lists_where_the_driver_may_charge(uow, client) -> None:
-    from tests.console.test_console_login import csrf_of
-    from tests.fixtures.factories import PASSWORD
-
     async with uow() as s:
         world, _owner, driver, vans, chargers = await network(s)
         await bearer(s, driver)
-    page = await client.get("/console/login")
-    await client.post(
-        "/console/login",
-        data={
-            "csrf_token": csrf_of(page.text),
-            "operator": world.operator.slug,
-            "email": driver.email,
-            "password": PASSWORD,
-        },
-    )
+    await console_login(client, world.operator, driver)
     home = await client.get("/console/")
     assert home.status_code == 200
     section = home.text[home.text.index('id="where-to-charge"') :]
