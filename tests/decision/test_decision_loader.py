@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from chargegroups.decision.service import decide_for_token, decide_for_user
+from chargegroups.decision import loader
+from chargegroups.decision.rules import decide
+from chargegroups.decision.service import decide_for_token
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger, RatePlan, RatePlanVersion
 from chargegroups.rate_plan.repository import rate_plan_at_charger
@@ -342,7 +344,7 @@ async def test_deciding_for_a_user_ignores_token_state(uow) -> None:
         _, user, token = await _driver(s, world)
         charger = await make_charger(s, world.operator)
         await make_active_session(s, charger, token)
-        d = await decide_for_user(s, charger=charger, user_id=user.id, at=AT)
+        d = await _decide_for_user(s, charger, user.id)
     assert d.allowed and d.token_uid is None and d.user_id == user.id
 
 
@@ -351,5 +353,13 @@ async def test_deciding_for_another_operators_user_finds_no_user(uow) -> None:
         here = await make_operator(s)
         there = await make_operator(s)
         charger = await make_charger(s, here.operator)
-        d = await decide_for_user(s, charger=charger, user_id=there.admin.id, at=AT)
+        d = await _decide_for_user(s, charger, there.admin.id)
     assert d.reason == "token_unknown" and d.user_id is None
+
+
+async def _decide_for_user(session, charger, user_id):  # type: ignore[no-untyped-def]
+    """The user at one charger, whatever token it presents, as "where may I charge?" asks it."""
+    facts = await loader.load_for_user_at_chargers(
+        session, operator_id=charger.operator_id, charger_ids=[charger.id], user_id=user_id, at=AT
+    )
+    return decide(facts[charger.id])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from chargegroups.charger import revocation
-from chargegroups.decision.service import decide_for_user
+from chargegroups.decision import loader
+from chargegroups.decision.rules import decide
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import AuditEvent
 from tests.fixtures.factories import (
@@ -53,7 +54,14 @@ async def test_an_operator_admin_sets_a_discount_that_the_decision_applies(uow, 
     assert response.status_code == 200, response.text
     assert response.json()["percent"] == "20" and response.json()["free"] is False
     async with uow() as s:
-        d = await decide_for_user(s, charger=charger, user_id=driver.id, at=utcnow())
+        facts = await loader.load_for_user_at_chargers(
+            s,
+            operator_id=charger.operator_id,
+            charger_ids=[charger.id],
+            user_id=driver.id,
+            at=utcnow(),
+        )
+        d = decide(facts[charger.id])
     assert d.discount is not None and d.discount.to_dict() == {"percent": "20"}
 
 

@@ -18,7 +18,6 @@ from chargegroups.models import Charger
 __all__ = [
     "decide_for_caller",
     "decide_for_token",
-    "decide_for_user",
     "find_charger",
     "where_i_may_charge",
 ]
@@ -44,14 +43,6 @@ async def decide_for_token(
     facts = await loader.load_for_token(
         db, charger=_key(charger), token_uid=token_uid, at=at, answered_at=answered_at
     )
-    return decide(_found(facts))
-
-
-async def decide_for_user(
-    session: AsyncSession, *, charger: Charger, user_id: str, at: datetime
-) -> Decision:
-    """May this user charge at ``charger`` at ``at``, whatever token it presents?"""
-    facts = await loader.load_for_user(session, charger=_key(charger), user_id=user_id, at=at)
     return decide(_found(facts))
 
 
