@@ -75,7 +75,7 @@ async def list_events(
 async def actor_names(session: AsyncSession, events: Sequence[AuditEvent]) -> dict[str, str]:
     """Who acted, as people read it ("Name <email>"), for a page of events, in one query; an
     actor that is not a user (the system, an OCPP charger) has no entry."""
-    ids = {e.actor_id for e in events if e.actor_id is not None}
+    ids = {e.actor_id for e in events if e.actor_kind == "user" and e.actor_id is not None}
     if not ids:
         return {}
     rows = await session.execute(select(User.id, User.name, User.email).where(User.id.in_(ids)))
