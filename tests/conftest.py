@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
+import hypothesis
 import psycopg
 import pytest
 from fastapi import FastAPI
@@ -24,6 +25,11 @@ from chargegroups.database import create_engine, create_sessionmaker, unit_of_wo
 from chargegroups.models import Base
 
 POSTGRES_URL = os.environ.get("CHARGEGROUPS_TEST_DATABASE_URL")
+
+# No per-example deadline: speed is measured in benchmarks, and on a busy machine a deadline
+# fails a correct property for the time it took.
+hypothesis.settings.register_profile("chargegroups", deadline=None)
+hypothesis.settings.load_profile("chargegroups")
 
 
 def _fresh_postgres_database(server_url: str) -> Iterator[str]:
@@ -79,6 +85,10 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_sessionmaker(engine)
 
 
+# Rows of the servers this run keeps running (their leases as nodes), not of any test.
+_SERVERS_STATE = frozenset({"nodes"})
+
+
 @pytest.fixture(autouse=True)
 async def _empty_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Every test starts from empty tables (only for tests that touch the database)."""
@@ -90,7 +100,8 @@ async def _empty_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
     # which takes an exclusive lock and new files for every table.
     async with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            await conn.execute(table.delete())
+            if table.name not in _SERVERS_STATE:
+                await conn.execute(table.delete())
 
 
 @pytest.fixture

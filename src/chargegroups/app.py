@@ -17,10 +17,16 @@ from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
 from chargegroups.config import Settings, get_settings
-from chargegroups.database import create_engine, create_read_pool, create_sessionmaker
+from chargegroups.database import (
+    create_engine,
+    create_read_pool,
+    create_sessionmaker,
+    is_sqlite,
+)
 from chargegroups.decision.endpoints import DecisionLane
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
+from chargegroups.news import ChangeListener
 from chargegroups.ocpp import edge as ocpp_edge
 from chargegroups.ocpp.endpoints import router as ocpp_connection_router
 from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
@@ -74,9 +80,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with ocpp_edge.serving(app):
-            yield
-        await dispose(app)
+        listener: ChangeListener | None = app.state.change_listener
+        if listener is not None:
+            await listener.start()
+        try:
+            async with ocpp_edge.serving(app):
+                yield
+        finally:
+            if listener is not None:
+                await listener.stop()
+            await dispose(app)
 
     app = FastAPI(
         title="chargegroups",
@@ -94,12 +107,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url, size=settings.database_pool_size + settings.database_max_overflow
     )
     app.state.caller_cache = CallerCache(settings.caller_cache_seconds)
+    # Other processes' commits, heard on PostgreSQL (N1); SQLite is one process.
+    app.state.change_listener = (
+        None
+        if is_sqlite(settings.database_url)
+        else ChangeListener(settings.database_url, node_id=settings.node_id)
+    )
     problems.install(app)
     for feature_router in FEATURE_ROUTERS:
         app.include_router(feature_router, prefix=API_PREFIX)
     app.include_router(onboarding_links_router)
     console.mount(app, settings)
-    ocpp_edge.install(app)
+    ocpp_edge.install(app, settings.node_id)
     app.add_middleware(BodyLimitMiddleware)
     # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).
     app.add_middleware(ocpp_edge.OcppRoute)

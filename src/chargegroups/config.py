@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chargegroups.models.node import NODE_ID_MAX
 
 DEFAULT_SQLITE_PATH = Path("var") / "chargegroups.sqlite3"
 
@@ -36,7 +40,7 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a process reuses a bearer token's holder and grants without "
         "reading them again (0: never). Changes made through the same process apply at once; "
-        "changes made by another process (a second worker, the CLI) within this time.",
+        "on PostgreSQL, changes made by another process as soon as its news arrives (N1).",
     )
     secret_key: SecretStr = Field(
         default=SecretStr("dev-only-change-me"),
@@ -73,6 +77,19 @@ class Settings(BaseSettings):
         default=60,
         ge=1,
         description="Length of the sliding window of public_rate_limit.",
+    )
+    node_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        min_length=1,
+        max_length=NODE_ID_MAX - 8,  # room for serve --workers' "/w{index}"
+        description="This process's name among the nodes on one database (N1): which node "
+        "holds a charger's connection. Default: host name and process id.",
+    )
+    drain_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="On SIGTERM, how long serve waits for chargers' last messages and "
+        "in-flight requests before it exits.",
     )
 
 

@@ -102,3 +102,18 @@ async def test_the_demo_network_decides_like_its_story(cli_env, uow, engine) -> 
         "accepted_public",
         "driver",
     )
+
+
+def test_serve_refuses_several_workers_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite is one process (N1): more than one worker is refused before anything starts."""
+    from chargegroups.config import get_settings
+
+    monkeypatch.setenv("CHARGEGROUPS_DATABASE_URL", "sqlite+aiosqlite:///never-created.sqlite3")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["serve", "--workers", "2"])
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 2
+    assert "--workers above 1 needs PostgreSQL" in result.output

@@ -47,7 +47,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     """The whole application served by uvicorn over real HTTP; yields its base URL."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    app = create_app(settings.model_copy(update={"public_url": base}))
+    app = create_app(settings.model_copy(update={"public_url": base, "node_id": "tests-e2e"}))
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"

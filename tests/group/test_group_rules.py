@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chargegroups.auth.subject import AuthSubject
-from chargegroups.charger.rules import ONLINE_WINDOW, is_online, revokes_access
+from chargegroups.charger.rules import revokes_access
 from chargegroups.group.endpoints import etag, parse_if_match
 from chargegroups.group.service import is_read_only, normalize_name
 from chargegroups.models import UserGroup
@@ -33,14 +31,6 @@ def test_an_etag_names_the_version_it_was_made_from(version: int) -> None:
 @given(modes, modes)
 def test_only_a_change_to_private_or_closed_revokes_access(old: str, new: str) -> None:
     assert revokes_access(old, new) == (old != new and new != "public")
-
-
-@given(st.integers(min_value=0, max_value=3600))
-def test_a_charger_is_online_while_heard_from_within_the_window(seconds: int) -> None:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    seen = now - timedelta(seconds=seconds)
-    assert is_online(seen, now) == (timedelta(seconds=seconds) <= ONLINE_WINDOW)
-    assert is_online(None, now) is False
 
 
 @given(

@@ -11,8 +11,9 @@ at once, each on a connection of its own (docs/benchmarks.md).
 
 It is never stale for a change made in this process: every commit that touches a user, a grant
 or an access token (login, logout, revocation, blocking, grant and account changes) bumps a
-generation, and an entry from an older generation is a miss. A change made by another process
-(a second worker, the command line) is seen within ``seconds``.
+generation, and an entry from an older generation is a miss. On PostgreSQL another process's
+commit bumps it too, as soon as its news arrives (``news.py``); elsewhere (raw SQL) a change is
+seen within ``seconds``.
 """
 
 from __future__ import annotations

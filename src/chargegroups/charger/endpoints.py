@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from chargegroups.charger import service
 from chargegroups.charger.schemas import ChargerIn, ChargerOut, ChargerPatch, ScopeGroupOut
+from chargegroups.models import Charger
 from chargegroups.rest.deps import Db, Page, Subject
 from chargegroups.rest.idempotency import IdempotencyKey, idempotent
 from chargegroups.rest.params import PathId
@@ -22,7 +24,16 @@ async def list_chargers(
     account_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> PageOut[ChargerOut]:
     found = await service.list_chargers(db, subject, page, account_id=account_id)
-    return PageOut(items=[ChargerOut.of(c) for c in found.items], next_cursor=found.next_cursor)
+    return PageOut(items=await _outs(db, found.items), next_cursor=found.next_cursor)
+
+
+async def _outs(db: Db, chargers: Sequence[Charger]) -> list[ChargerOut]:
+    online = await service.online(db, [c.id for c in chargers])
+    return [ChargerOut.of(c, online=c.id in online) for c in chargers]
+
+
+async def _out(db: Db, charger: Charger) -> ChargerOut:
+    return (await _outs(db, [charger]))[0]
 
 
 @router.post("", response_model=ChargerOut, status_code=status.HTTP_201_CREATED)
@@ -35,8 +46,8 @@ async def create_charger(
 ) -> Response:
     async def create() -> ChargerOut:
         fields = body.model_dump(exclude={"password"})
-        return ChargerOut.of(
-            await service.create_charger(db, subject, password=body.password, **fields)
+        return await _out(
+            db, await service.create_charger(db, subject, password=body.password, **fields)
         )
 
     return await idempotent(db, subject, request, idempotency_key, body, create)
@@ -44,7 +55,7 @@ async def create_charger(
 
 @router.get("/{charger_id}", response_model=ChargerOut)
 async def read_charger(charger_id: PathId, db: Db, subject: Subject) -> ChargerOut:
-    return ChargerOut.of(await service.visible_charger(db, subject, charger_id))
+    return await _out(db, await service.visible_charger(db, subject, charger_id))
 
 
 @router.patch("/{charger_id}", response_model=ChargerOut)
@@ -52,7 +63,7 @@ async def patch_charger(
     charger_id: PathId, body: ChargerPatch, db: Db, subject: Subject
 ) -> ChargerOut:
     changes = body.model_dump(exclude_unset=True)
-    return ChargerOut.of(await service.update_charger(db, subject, charger_id, changes))
+    return await _out(db, await service.update_charger(db, subject, charger_id, changes))
 
 
 @router.get("/{charger_id}/scope", response_model=list[ScopeGroupOut])

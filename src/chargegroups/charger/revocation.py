@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,14 +19,37 @@ from chargegroups.kit.after_commit import AfterCommit
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
-    """Chargers whose caches may hold revoked access. ``charger_ids`` None: all the operator's."""
+    """Chargers whose caches may hold revoked access. ``charger_ids`` None: all the operator's;
+    ``operator_id`` None: every operator's (news from other processes may have been missed)."""
 
-    operator_id: str
+    operator_id: str | None
     charger_ids: frozenset[str] | None
 
 
 Listener = Callable[[Revocation], None]
-_REVOKED: AfterCommit[Revocation] = AfterCommit("revoked")
+
+
+def _encode(revocation: Revocation) -> list[Any]:
+    ids = revocation.charger_ids
+    return [revocation.operator_id, None if ids is None else sorted(ids)]
+
+
+def _decode(plain: list[Any]) -> Revocation:
+    operator_id, ids = plain
+    return Revocation(operator_id=operator_id, charger_ids=None if ids is None else frozenset(ids))
+
+
+def _operator_wide(revocations: list[Revocation]) -> list[Revocation]:
+    return merge(Revocation(r.operator_id, None) for r in revocations)
+
+
+_REVOKED: AfterCommit[Revocation] = AfterCommit(
+    "revoked",
+    encode=_encode,
+    decode=_decode,
+    everything=lambda: [Revocation(operator_id=None, charger_ids=None)],
+    shrink=_operator_wide,
+)
 
 
 def access_revoked(
@@ -46,9 +70,12 @@ def add_listener(listener: Listener) -> Callable[[], None]:
 
 
 def merge(revocations: Iterable[Revocation]) -> list[Revocation]:
-    """One revocation per operator: an operator-wide one swallows the per-charger ones."""
-    by_operator: dict[str, frozenset[str] | None] = {}
+    """One revocation per operator: an operator-wide one swallows the per-charger ones, one for
+    every operator swallows all."""
+    by_operator: dict[str | None, frozenset[str] | None] = {}
     for revocation in revocations:
+        if revocation.operator_id is None:
+            return [Revocation(operator_id=None, charger_ids=None)]
         known = by_operator.get(revocation.operator_id, frozenset())
         if known is None or revocation.charger_ids is None:
             by_operator[revocation.operator_id] = None

@@ -5,9 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from chargegroups.charger.rules import is_online
 from chargegroups.charger.service import ScopeEntry
-from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.rest.schemas import ApiModel
 
@@ -51,12 +49,14 @@ class ChargerOut(BaseModel):
     access_mode: AccessMode
     rate_plan_id: str | None
     connectors: int
-    online: bool = Field(description="Heard from over OCPP recently.")
+    online: bool = Field(
+        description="Connected over OCPP to a running node (the same answer on every node)."
+    )
     last_seen_at: datetime | None
     created_at: datetime
 
     @classmethod
-    def of(cls, charger: Charger) -> ChargerOut:
+    def of(cls, charger: Charger, *, online: bool) -> ChargerOut:
         return cls(
             id=charger.id,
             charge_point_id=charger.charge_point_id,
@@ -66,7 +66,7 @@ class ChargerOut(BaseModel):
             access_mode=charger.access_mode,
             rate_plan_id=charger.rate_plan_id,
             connectors=charger.connectors,
-            online=is_online(charger.last_seen_at, utcnow()),
+            online=online,
             last_seen_at=charger.last_seen_at,
             created_at=charger.created_at,
         )

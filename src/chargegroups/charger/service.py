@@ -10,15 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import AuthSubject
-from chargegroups.charger import repository
+from chargegroups.charger import connections, repository
 from chargegroups.charger.revocation import access_revoked
 from chargegroups.charger.rules import revokes_access
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.group.service import visible_group
+from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.kit.patch import reject_nulls
 from chargegroups.kit.secrets import hash_password
-from chargegroups.models import Account, Charger, ChargerScope, RatePlan, UserGroup
+from chargegroups.models import (
+    Account,
+    Charger,
+    ChargerConnection,
+    ChargerScope,
+    RatePlan,
+    UserGroup,
+)
 
 # What an account admin may change on its accounts' chargers (C3).
 ACCOUNT_ADMIN_FIELDS = frozenset({"access_mode"})
@@ -36,6 +44,11 @@ def snapshot(charger: Charger) -> dict[str, Any]:
         "charge_point_id": charger.charge_point_id,
         **{key: getattr(charger, key) for key in EDITABLE},
     }
+
+
+async def online(session: AsyncSession, charger_ids: list[str]) -> dict[str, ChargerConnection]:
+    """Which of these chargers are online, with their connections (``charger.connections``)."""
+    return await connections.online(session, charger_ids, utcnow())
 
 
 async def visible_charger(session: AsyncSession, subject: AuthSubject, charger_id: str) -> Charger:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -12,8 +13,10 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups import migrate
-from chargegroups.config import get_settings
-from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
+from chargegroups import news as _news  # noqa: F401 (commits here are announced to every node)
+from chargegroups.cli import workers as workers_module
+from chargegroups.config import Settings, get_settings
+from chargegroups.database import create_engine, create_sessionmaker, is_sqlite, unit_of_work
 from chargegroups.errors import ChargeGroupsError
 from chargegroups.operator import service as operator_service
 
@@ -53,14 +56,28 @@ def run_service(work: Callable[..., Awaitable[T]]) -> T:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes sharing the port (PostgreSQL only).")
+    ] = 1,
 ) -> None:
-    """Run API, console and OCPP in one process (migrates the database first)."""
-    from chargegroups.app import create_app
-
+    """Run API, console and OCPP (migrates the database first); SIGTERM drains: chargers are
+    closed with 1001 to reconnect elsewhere, in-flight work finishes, then it exits."""
     settings = get_settings()
+    if workers > 1 and is_sqlite(settings.database_url):
+        typer.echo(
+            "error: --workers above 1 needs PostgreSQL (CHARGEGROUPS_DATABASE_URL): SQLite is "
+            "one process",
+            err=True,
+        )
+        raise typer.Exit(code=2)
     migrate.upgrade(settings.database_url)
     typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
-    run_server(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        from chargegroups.app import create_app
+
+        run_server(create_app(settings), host=host, port=port, log_level="info")
+    else:
+        workers_module.supervise(workers, host=host, port=port, node_id=settings.node_id)
 
 
 # Young-generation collections every GC_THRESHOLD[0] net allocations instead of 700; see
@@ -68,7 +85,9 @@ def serve(
 GC_THRESHOLD = (5_000, 10, 100)
 
 
-def run_server(app: FastAPI, *, host: str, port: int, log_level: str, **options: Any) -> None:
+def run_server(
+    app: FastAPI, *, host: str, port: int, log_level: str, reuse_port: bool = False, **options: Any
+) -> None:
     """uvicorn as ``serve`` runs it (the OCPP benchmark runs it the same way).
 
     No permessage-deflate: OCPP frames are small, and each compressed WebSocket keeps hundreds of
@@ -76,14 +95,53 @@ def run_server(app: FastAPI, *, host: str, port: int, log_level: str, **options:
     schemas, mappers) live for good, so they are frozen out of every collection, and collections
     are rarer — thousands of chargers' connections are long-lived objects that full collections
     would otherwise walk again and again, in pauses of hundreds of milliseconds
-    (docs/benchmarks.md, "OCPP").
+    (docs/benchmarks.md, "OCPP"). ``reuse_port``: a socket of its own with SO_REUSEPORT, so
+    that several worker processes share the port and the kernel spreads connections evenly.
     """
+    from chargegroups.ocpp import edge as ocpp_edge
+
+    settings: Settings = app.state.settings
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level, ws_per_message_deflate=False, **options
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=int(settings.drain_seconds),
+        **options,
     )
+    server = DrainingServer(
+        config, drain=lambda: ocpp_edge.drain(app, seconds=settings.drain_seconds / 2)
+    )
+    server.run(sockets=[_reusable_socket(host, port)] if reuse_port else None)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, which on SIGTERM first stops accepting, then ``drain``s (chargers are closed
+    with 1001, going away, so they reconnect to another node), then lets in-flight requests
+    finish (at most ``timeout_graceful_shutdown``) and shuts the application down."""
+
+    def __init__(self, config: uvicorn.Config, *, drain: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(config)
+        self._drain = drain
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        await self._drain()
+        await super().shutdown(sockets)
+
+
+def _reusable_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
 
 
 @db_app.command("upgrade")

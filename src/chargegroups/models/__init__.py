@@ -11,6 +11,7 @@ from chargegroups.models.grant import Grant
 from chargegroups.models.group import UserGroup
 from chargegroups.models.idempotency_key import IdempotencyKey
 from chargegroups.models.membership import GroupMembership
+from chargegroups.models.node import ChargerConnection, Node
 from chargegroups.models.onboarding import EmailVerification, Invitation, JoinLink, OutboxEmail
 from chargegroups.models.operator import Operator
 from chargegroups.models.rate_plan import (
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Charger",
+    "ChargerConnection",
     "ChargerScope",
     "ChargingSession",
     "DiscountDelegation",
@@ -42,6 +44,7 @@ __all__ = [
     "IdempotencyKey",
     "Invitation",
     "JoinLink",
+    "Node",
     "Operator",
     "OutboxEmail",
     "RatePlan",

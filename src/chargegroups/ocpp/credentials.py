@@ -7,9 +7,10 @@ what a handshake needs in memory, per charge_point_id: the charger row, read at 
 a random key that lives only in this process. A warm handshake then costs one HMAC and no I/O.
 
 Any committed change to a charger row drops its entry (``kit.after_commit.watch_rows``), so a new
-password or charge_point_id applies at the very next handshake; a read that overlapped such a
-change is not kept. ``TRUST_SECONDS`` bounds how long a change made outside this process (another
-process, raw SQL) can go unseen. Unknown chargers and failed passwords are never remembered:
+password or charge_point_id applies at the very next handshake, also when another process
+committed it (``news.py``); a read that overlapped such a change is not kept.
+``TRUST_SECONDS`` bounds how long a change made outside the application (raw SQL) can go
+unseen. Unknown chargers and failed passwords are never remembered:
 guessing stays argon2-slow, and a charger added later is found at once. Nothing is written
 anywhere.
 """
@@ -24,9 +25,11 @@ import hmac
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from chargegroups.kit.after_commit import watch_rows
 from chargegroups.kit.secrets import verify_password
 from chargegroups.models import Charger
 
@@ -74,6 +77,7 @@ class ChargerCredentials:
         self._generation = 0  # bumped by every change: a read that overlapped one is not kept
         # Changes are delivered in the committing thread, which need not be the event loop's.
         self._lock = threading.Lock()
+        _EVERY.add(self)
 
     def _digest(self, password: str) -> bytes:
         return hmac.new(self._key, password.encode(), hashlib.sha256).digest()
@@ -124,3 +128,15 @@ class ChargerCredentials:
                 known = self._known.get(charge_point_id)
                 if known is not None and known.charger.id == charger_id:
                     del self._known[charge_point_id]
+
+
+_EVERY: weakref.WeakSet[ChargerCredentials] = weakref.WeakSet()
+
+
+def _forget_everywhere(charger_ids: frozenset[str] | None) -> None:
+    for credentials in list(_EVERY):
+        credentials.forget(charger_ids)
+
+
+# For the life of the process, so every process that commits announces these changes (N1).
+watch_rows((Charger,), _forget_everywhere, columns=CREDENTIAL_COLUMNS)

@@ -16,17 +16,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from chargegroups.charger import revocation
+from chargegroups.charger import connections, revocation
 from chargegroups.database import unit_of_work
-from chargegroups.kit.after_commit import watch_rows
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.ocpp import presence, schemas
-from chargegroups.ocpp.credentials import (
-    CREDENTIAL_COLUMNS,
-    ChargerCredentials,
-    basic_credentials,
-)
+from chargegroups.ocpp.credentials import ChargerCredentials, basic_credentials
 from chargegroups.ocpp.protocol import CentralSystemChargePoint, Disconnected, StarletteConnection
 from chargegroups.ocpp.registry import Link, Registry
 from chargegroups.ocpp.v16 import ChargePoint16
@@ -49,7 +44,7 @@ PATH_PREFIX = "/ocpp/"
 CHARGE_POINT_ID_MAX = 48  # Charger.charge_point_id's column
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, node_id: str) -> None:
     """The endpoint's per-application state (connections, chargers' credentials); the endpoint
     itself is the ``OcppRoute`` middleware."""
     # Validate OCPP payloads inline: they are small, and a thread-pool hop per message (the
@@ -58,6 +53,7 @@ def install(app: FastAPI) -> None:
     fast_schema_validation()
     app.state.ocpp_registry = Registry()
     app.state.ocpp_credentials = ChargerCredentials()
+    app.state.node_id = node_id
 
 
 def fast_schema_validation() -> None:
@@ -70,27 +66,49 @@ def fast_schema_validation() -> None:
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[None]:
-    """While the application runs, revocations send ClearCache to the chargers concerned, changed
-    chargers are dropped from the credentials in memory, and connected chargers' last contact is
-    written to the database every few seconds."""
+    """While the application runs: this node holds a lease and writes the connections it
+    accepts and closes; revocations send ClearCache to the chargers concerned here and newer
+    connections elsewhere close theirs here (news from every node); connected chargers' last
+    contact is written every few seconds."""
     registry: Registry = app.state.ocpp_registry
-    credentials: ChargerCredentials = app.state.ocpp_credentials
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
-    remove = revocation.add_listener(registry.listener(asyncio.get_running_loop()))
-    stop_forgetting = watch_rows((Charger,), credentials.forget, columns=CREDENTIAL_COLUMNS)
-    stamper = asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS))
-    farewells = asyncio.create_task(_stamp_leaving(registry, sessionmaker))
+    node_id: str = app.state.node_id
+    loop = asyncio.get_running_loop()
+    async with unit_of_work(sessionmaker) as session:  # rows of an earlier life of this node
+        await connections.leave(session, node_id)
+        await connections.renew_lease(session, node_id, utcnow())
+    stop_listening = (
+        revocation.add_listener(registry.listener(loop)),
+        connections.add_listener(registry.takeover_listener(loop)),
+    )
+    tasks = [
+        asyncio.create_task(_stamp_every(registry, sessionmaker, STAMP_SECONDS)),
+        asyncio.create_task(_write_connections(registry, sessionmaker, node_id)),
+        asyncio.create_task(_renew_lease_every(sessionmaker, node_id)),
+    ]
     try:
         yield
     finally:
-        remove()
-        stop_forgetting()
-        for task in (stamper, farewells):
+        for stop in stop_listening:
+            stop()
+        for task in tasks:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
-        await _stamp_and_detach(registry, sessionmaker, registry.take_leaving())
+        await _write_changes(registry, sessionmaker, node_id)
         await _stamp(sessionmaker, registry.unstamped(timedelta(0)))
+        async with unit_of_work(sessionmaker) as session:
+            await connections.leave(session, node_id)
+
+
+async def drain(app: FastAPI, *, seconds: float) -> None:
+    """Close every charger's connection with 1001 (going away), so it reconnects to another
+    node, and wait (at most ``seconds``) until their last messages are handled and written."""
+    registry: Registry = app.state.ocpp_registry
+    await registry.close_all(1001, "node shutting down")
+    if registry.links:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(registry.emptied.wait(), seconds)
 
 
 async def _stamp(
@@ -116,24 +134,51 @@ async def _stamp_every(
             log.warning("writing chargers' last contact failed", exc_info=True)
 
 
-async def _stamp_leaving(
-    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession]
-) -> None:
-    """Closed connections' last contact, written as soon as they close — but when a thousand
-    chargers drop at once (a network outage), in a few batches, not a thousand transactions."""
+async def _renew_lease_every(sessionmaker: async_sessionmaker[AsyncSession], node_id: str) -> None:
     while True:
-        await registry.left.wait()
+        await asyncio.sleep(connections.LEASE_RENEW_SECONDS)
         try:
-            await _stamp_and_detach(registry, sessionmaker, registry.take_leaving())
-        except Exception:  # a busy database must not stop the stamping for good
-            log.warning("writing departed chargers' last contact failed", exc_info=True)
+            async with unit_of_work(sessionmaker) as session:
+                await connections.renew_lease(session, node_id, utcnow())
+        except Exception:  # a busy database must not stop the renewals for good
+            log.warning("renewing this node's lease failed", exc_info=True)
 
 
-async def _stamp_and_detach(
-    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession], leaving: list[Link]
+async def _write_connections(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession], node_id: str
 ) -> None:
+    """Connections opened and closed, written as they happen — but when a thousand chargers
+    connect or drop at once, in a few batches, not a thousand transactions."""
+    while True:
+        await registry.changed.wait()
+        try:
+            await _write_changes(registry, sessionmaker, node_id)
+        except Exception:  # a busy database must not stop the writing for good
+            log.warning("writing chargers' connections failed", exc_info=True)
+
+
+async def _write_changes(
+    registry: Registry, sessionmaker: async_sessionmaker[AsyncSession], node_id: str
+) -> None:
+    opening, leaving = registry.take_changes()
     try:
-        await _stamp(sessionmaker, [link.stamp() for link in leaving])
+        # Opened first: a connection opened and closed since the last write leaves no row.
+        for start in range(0, len(opening), STAMP_BATCH):
+            batch = opening[start : start + STAMP_BATCH]
+            try:
+                async with unit_of_work(sessionmaker) as session:
+                    await connections.record(
+                        session, node_id, [link.opened() for link in batch], []
+                    )
+            finally:  # written, or given up on: the handshakes go on either way
+                for link in batch:
+                    link.written.set()
+        for start in range(0, len(leaving), STAMP_BATCH):
+            async with unit_of_work(sessionmaker) as session:
+                batch = leaving[start : start + STAMP_BATCH]
+                closed = [(link.charger_id, link.connection_id) for link in batch]
+                await connections.record(session, node_id, [], closed)
+                await presence.mark_seen(session, [link.stamp() for link in batch])
     finally:
         for link in leaving:
             registry.detach(link)
@@ -208,7 +253,6 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
     cls = PROTOCOLS[subprotocol]
     now = utcnow()
 
-    await websocket.accept(subprotocol=subprotocol)
     registry: Registry = state.ocpp_registry
 
     def seen() -> None:
@@ -223,11 +267,11 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         seen=seen,
     )
 
-    async def close() -> None:
+    async def close(code: int, reason: str) -> None:
         # Also called for a connection already gone whose last contact is not yet written.
         if websocket.client_state == websocket.application_state == WebSocketState.CONNECTED:
             with suppress(RuntimeError, WebSocketDisconnect):
-                await websocket.close(code=1000, reason="replaced by a new connection")
+                await websocket.close(code=code, reason=reason)
 
     link = Link(
         charger_id=charger.id,
@@ -239,8 +283,11 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         close=close,
         clear_cache=charge_point.clear_cache,
     )
-    await registry.attach(link)
     try:
+        # Written as this node's (and older connections elsewhere told to close) before the
+        # charger can say a word: from then on it is online on every node.
+        await registry.attach(link)
+        await websocket.accept(subprotocol=subprotocol)
         await charge_point.start()
     except (Disconnected, WebSocketDisconnect, RuntimeError):  # gone, or replaced and closed
         pass

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from chargegroups.charger import service as charger_service
 from chargegroups.ocpp import presence
 from chargegroups.ocpp.registry import Registry
 from chargegroups.rest.deps import Db, Subject
@@ -23,6 +24,7 @@ class ConnectionOut(BaseModel):
     ocpp_version: str | None
     connected_at: datetime | None
     last_seen_at: datetime | None
+    node_id: str | None = Field(description="The node holding the connection (N1).")
 
 
 @router.get("/{charger_id}/connection", response_model=ConnectionOut)
@@ -30,22 +32,21 @@ async def read_connection(
     charger_id: Annotated[str, Path(max_length=36)], request: Request, db: Db, subject: Subject
 ) -> ConnectionOut:
     charger = await presence.visible_charger(db, subject, charger_id)
+    connection = (await charger_service.online(db, [charger.id])).get(charger.id)
+    # Last contact is written every minute or so; the node holding the charger knows it now.
     registry: Registry = request.app.state.ocpp_registry
     link = registry.links.get(charger.id)
-    if link is None:
-        return ConnectionOut(
-            charger_id=charger.id,
-            charge_point_id=charger.charge_point_id,
-            online=False,
-            ocpp_version=charger.ocpp_version,
-            connected_at=None,
-            last_seen_at=charger.last_seen_at,
-        )
+    here = (
+        link is not None
+        and connection is not None
+        and link.connection_id == connection.connection_id
+    )
     return ConnectionOut(
         charger_id=charger.id,
         charge_point_id=charger.charge_point_id,
-        online=True,
-        ocpp_version=link.ocpp_version,
-        connected_at=link.connected_at,
-        last_seen_at=link.last_seen_at,
+        online=connection is not None,
+        ocpp_version=connection.ocpp_version if connection else charger.ocpp_version,
+        connected_at=connection.connected_at if connection else None,
+        last_seen_at=link.last_seen_at if here and link else charger.last_seen_at,
+        node_id=connection.node_id if connection else None,
     )
