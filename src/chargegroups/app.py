@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
-from chargegroups import console
+from chargegroups import console, migrate
 from chargegroups.account.endpoints import router as account_router
 from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.caller_cache import CallerCache
@@ -21,6 +21,8 @@ from chargegroups.database import create_engine, create_read_pool, create_sessio
 from chargegroups.decision.endpoints import DecisionLane
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
+from chargegroups.health.endpoints import router as health_router
+from chargegroups.kit import metrics
 from chargegroups.ocpp import edge as ocpp_edge
 from chargegroups.ocpp.endpoints import router as ocpp_connection_router
 from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
@@ -34,6 +36,7 @@ from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
 
 API_PREFIX = "/api/v1"
+DECISIONS_PATH = f"{API_PREFIX}/decisions"
 log = logging.getLogger("chargegroups")
 
 
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with ocpp_edge.serving(app):
             yield
         await dispose(app)
+        metrics.process_exited()
 
     app = FastAPI(
         title="chargegroups",
@@ -94,17 +98,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url, size=settings.database_pool_size + settings.database_max_overflow
     )
     app.state.caller_cache = CallerCache(settings.caller_cache_seconds)
+    app.state.migration_heads = migrate.heads()
     problems.install(app)
     for feature_router in FEATURE_ROUTERS:
         app.include_router(feature_router, prefix=API_PREFIX)
     app.include_router(onboarding_links_router)
+    app.include_router(health_router)
     console.mount(app, settings)
     ocpp_edge.install(app)
     app.add_middleware(BodyLimitMiddleware)
     # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).
     app.add_middleware(ocpp_edge.OcppRoute)
-    app.add_middleware(DecisionLane, path=f"{API_PREFIX}/decisions")
+    app.add_middleware(DecisionLane, path=DECISIONS_PATH)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(metrics.RequestMetrics, lanes=(DECISIONS_PATH,))
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -65,3 +65,10 @@ class InvalidInput(ChargeGroupsError):
 class RateLimited(ChargeGroupsError):
     code = "rate_limited"
     title = "Too many requests"
+
+
+class Unavailable(ChargeGroupsError):
+    """The service cannot answer now (its database, its migrations); the client may retry."""
+
+    code = "unavailable"
+    title = "Service unavailable"

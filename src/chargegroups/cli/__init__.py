@@ -15,6 +15,7 @@ from chargegroups import migrate
 from chargegroups.config import get_settings
 from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
 from chargegroups.errors import ChargeGroupsError
+from chargegroups.kit.logs import logging_config
 from chargegroups.operator import service as operator_service
 
 if TYPE_CHECKING:
@@ -60,7 +61,13 @@ def serve(
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
-    run_server(create_app(settings), host=host, port=port, log_level="info")
+    run_server(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=logging_config(settings.log_format, settings.log_level),
+    )
 
 
 # Young-generation collections every GC_THRESHOLD[0] net allocations instead of 700; see

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chargegroups.charger import revocation
 from chargegroups.database import unit_of_work
+from chargegroups.kit import metrics
 from chargegroups.kit.after_commit import watch_rows
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
@@ -141,6 +142,7 @@ async def _stamp_and_detach(
 
 async def _refuse(websocket: WebSocket, status: int) -> None:
     """Refuse at the handshake: a plain HTTP answer where the server allows it, else a close."""
+    metrics.OCPP_HANDSHAKE_FAILURES.labels(str(status)).inc()
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         headers = {"WWW-Authenticate": 'Basic realm="ocpp"'} if status == 401 else None
         await websocket.send_denial_response(Response(status_code=status, headers=headers))
@@ -240,9 +242,12 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         clear_cache=charge_point.clear_cache,
     )
     await registry.attach(link)
+    connected = metrics.OCPP_CONNECTIONS.labels(cls.ocpp_version)
+    connected.inc()
     try:
         await charge_point.start()
     except (Disconnected, WebSocketDisconnect, RuntimeError):  # gone, or replaced and closed
         pass
     finally:
+        connected.dec()
         registry.leave(link)

@@ -29,6 +29,7 @@ STATUS_BY_CATEGORY: tuple[tuple[type[errors.ChargeGroupsError], int], ...] = (
     (errors.StaleVersion, 412),
     (errors.InvalidInput, 422),
     (errors.RateLimited, 429),
+    (errors.Unavailable, 503),
 )
 
 CODE_BY_STATUS = {
