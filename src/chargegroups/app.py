@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from chargegroups import console, migrate
 from chargegroups.account.endpoints import router as account_router
@@ -82,13 +84,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await dispose(app)
         metrics.process_exited()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets fastapi-offline ships: no CDN, so they work on a host
+    # without Internet access.
+    app = FastAPIOffline(
         title="chargegroups",
-        version="1.0.0",
+        version=version("chargegroups"),
         summary="Who may charge where, at what price, and who pays.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/api/docs",
-        redoc_url=None,
+        redoc_url="/api/redoc",
+        static_url="/api/docs/static",
         lifespan=lifespan,
     )
     app.state.settings = settings

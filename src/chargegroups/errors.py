@@ -72,3 +72,10 @@ class Unavailable(ChargeGroupsError):
 
     code = "unavailable"
     title = "Service unavailable"
+
+
+class UnsupportedMediaType(ChargeGroupsError):
+    """The body is sent in a format the operation does not take."""
+
+    code = "unsupported_media_type"
+    title = "Unsupported media type"

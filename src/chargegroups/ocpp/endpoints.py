@@ -29,6 +29,7 @@ class ConnectionOut(BaseModel):
 async def read_connection(
     charger_id: Annotated[str, Path(max_length=36)], request: Request, db: Db, subject: Subject
 ) -> ConnectionOut:
+    """Whether the charger is connected now (OCPP version, since when, last contact)."""
     charger = await presence.visible_charger(db, subject, charger_id)
     registry: Registry = request.app.state.ocpp_registry
     link = registry.links.get(charger.id)
