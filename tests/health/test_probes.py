@@ -4,22 +4,23 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
 from chargegroups import migrate
 from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
-from tests.conftest import POSTGRES_URL
+from tests.fixtures.databases import (
+    create_database,
+    drop_database,
+    empty_database,
+    postgres_database_named,
+)
 from tests.rest.test_problems import assert_problem
 
 
@@ -52,7 +53,7 @@ async def test_readyz_answers_ready_on_a_migrated_database(client: httpx.AsyncCl
 async def test_readyz_is_503_until_the_database_is_migrated(
     settings: Settings, tmp_path: Path, app_on: list[FastAPI]
 ) -> None:
-    with _empty_database(settings, tmp_path) as url:
+    with empty_database(settings, tmp_path) as url:
         await _migrated_later_is_ready(settings, url, app_on)
 
 
@@ -92,56 +93,20 @@ async def test_readyz_is_503_while_the_change_listener_is_disconnected(
 async def test_readyz_is_503_while_the_database_is_gone_and_200_when_it_returns(
     settings: Settings, app_on: list[FastAPI]
 ) -> None:
-    with _postgres_database_named(settings) as (url, admin_dsn, name):
+    with postgres_database_named(settings) as (url, admin_dsn, name):
         app = create_app(settings.model_copy(update={"database_url": url}))
         app_on.append(app)
         async with _client(app) as http:
             assert_problem(await http.get("/readyz"), 503, "database_unavailable")
 
-            _create_database(admin_dsn, name)
+            create_database(admin_dsn, name)
             await asyncio.to_thread(migrate.upgrade, url)
             assert (await http.get("/readyz")).status_code == 200
 
-            _drop_database(admin_dsn, name)  # its connections are ended
+            drop_database(admin_dsn, name)  # its connections are ended
             assert_problem(await http.get("/readyz"), 503, "database_unavailable")
 
-            _create_database(admin_dsn, name)
+            create_database(admin_dsn, name)
             await asyncio.to_thread(migrate.upgrade, url)
             # The pool's dropped connections were discarded by the failure; a new one answers.
             assert (await http.get("/readyz")).status_code == 200
-
-
-@contextmanager
-def _empty_database(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """A database with no tables: a SQLite file, or a PostgreSQL database of its own."""
-    if POSTGRES_URL is None:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    with _postgres_database_named(settings) as (url, admin_dsn, name):
-        _create_database(admin_dsn, name)
-        yield url
-
-
-@contextmanager
-def _postgres_database_named(settings: Settings) -> Iterator[tuple[str, str, str]]:
-    """A URL for a database that does not exist yet, the server's admin DSN and the name; the
-    database is dropped at the end if it exists then."""
-    url = make_url(settings.database_url)
-    name = f"{url.database}_probe_{uuid.uuid4().hex[:8]}"
-    admin_dsn = url.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False
-    )
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False), admin_dsn, name
-    finally:
-        _drop_database(admin_dsn, name)
-
-
-def _create_database(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_database(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -54,6 +54,20 @@ def run_service(work: Callable[..., Awaitable[T]]) -> T:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Take the client's address and scheme from X-Forwarded-For/-Proto when the "
+            "peer is in --forwarded-allow-ips (behind a TLS-terminating proxy)."
+        ),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated addresses or networks of the proxies whose forwarded headers "
+            "are trusted; '*' trusts any peer (only where nothing but the proxy reaches the port)."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run API, console and OCPP in one process (migrates the database first)."""
     from chargegroups.app import create_app
@@ -67,6 +81,8 @@ def serve(
         port=port,
         log_level=settings.log_level.lower(),
         log_config=logging_config(settings.log_format, settings.log_level),
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
