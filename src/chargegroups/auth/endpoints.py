@@ -10,6 +10,7 @@ from chargegroups.auth.schemas import (
     ApiTokenIn,
     ApiTokenOut,
     MeOut,
+    PasswordChangeIn,
     TokenOut,
 )
 from chargegroups.errors import UnsupportedMediaType
@@ -72,6 +73,22 @@ async def logout(db: Db, subject: Subject, token: BearerToken) -> Response:
 async def read_me(db: Db, subject: Subject) -> MeOut:
     """The caller: its user, operator, accounts and what it administers."""
     return await profile.me(db, subject)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChangeIn, db: Db, subject: Subject, token: BearerToken
+) -> Response:
+    """Change the caller's own password, given the current one (403 `wrong_password` if it is
+    not right). The caller's other sign-ins end; this token and the API tokens keep working."""
+    await service.change_password(
+        db,
+        subject,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        keep_token=token,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me/api-tokens", response_model=list[ApiTokenOut])

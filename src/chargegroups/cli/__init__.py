@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -109,6 +110,17 @@ def run_server(app: FastAPI, *, host: str, port: int, log_level: str, **options:
     )
 
 
+def read_password(prompt: str) -> str:
+    """A password typed at a hidden prompt (twice), or the first line of standard input."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        typer.echo("error: no password on standard input", err=True)
+        raise typer.Exit(code=2)
+    return password
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations."""
@@ -121,9 +133,17 @@ def operator_create(
     slug: Annotated[str, typer.Option(help="Short name used at login, e.g. 'acme-charging'.")],
     name: Annotated[str, typer.Option(help="Display name.")],
     admin_email: Annotated[str, typer.Option(help="Email of the first operator admin.")],
-    admin_password: Annotated[str, typer.Option(help="Password of the first operator admin.")],
+    admin_password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password of the first operator admin. Better left out: it is then asked for "
+            "(hidden), or read from the first line of standard input when that is not a terminal "
+            "— a command line is seen by every user of the machine and kept in shell history."
+        ),
+    ] = None,
 ) -> None:
     """Create an operator, its default account and its first operator admin."""
+    admin_password = admin_password or read_password("Password of the first operator admin")
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     created = run_service(
