@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test test-postgres lint format bench screenshots clean
 
@@ -14,11 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: migrate the SQLite default, load the demo if empty, serve on http://127.0.0.1:8000
+## run: migrate the SQLite default, load the demo if empty, serve on http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(BIN)/chargegroups db upgrade
 	$(BIN)/chargegroups demo --if-empty
-	$(BIN)/chargegroups serve
+	$(BIN)/chargegroups serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite; set CHARGEGROUPS_TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)

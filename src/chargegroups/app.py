@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
-from chargegroups import console
+from chargegroups import console, migrate
 from chargegroups.account.endpoints import router as account_router
 from chargegroups.audit.endpoints import router as audit_router
 from chargegroups.auth.caller_cache import CallerCache
@@ -26,6 +28,8 @@ from chargegroups.database import (
 from chargegroups.decision.endpoints import DecisionLane
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
+from chargegroups.health.endpoints import router as health_router
+from chargegroups.kit import metrics
 from chargegroups.news import ChangeListener
 from chargegroups.ocpp import edge as ocpp_edge
 from chargegroups.ocpp.endpoints import router as ocpp_connection_router
@@ -40,6 +44,7 @@ from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
 
 API_PREFIX = "/api/v1"
+DECISIONS_PATH = f"{API_PREFIX}/decisions"
 log = logging.getLogger("chargegroups")
 
 
@@ -90,14 +95,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if listener is not None:
                 await listener.stop()
             await dispose(app)
+            metrics.process_exited()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets fastapi-offline ships: no CDN, so they work on a host
+    # without Internet access.
+    app = FastAPIOffline(
         title="chargegroups",
-        version="1.0.0",
+        version=version("chargegroups"),
         summary="Who may charge where, at what price, and who pays.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/api/docs",
-        redoc_url=None,
+        redoc_url="/api/redoc",
+        static_url="/api/docs/static",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -113,17 +122,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if is_sqlite(settings.database_url)
         else ChangeListener(settings.database_url, node_id=settings.node_id)
     )
+    app.state.migration_heads = migrate.heads()
     problems.install(app)
     for feature_router in FEATURE_ROUTERS:
         app.include_router(feature_router, prefix=API_PREFIX)
     app.include_router(onboarding_links_router)
+    app.include_router(health_router)
     console.mount(app, settings)
     ocpp_edge.install(app, settings.node_id)
     app.add_middleware(BodyLimitMiddleware)
     # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).
     app.add_middleware(ocpp_edge.OcppRoute)
-    app.add_middleware(DecisionLane, path=f"{API_PREFIX}/decisions")
+    app.add_middleware(DecisionLane, path=DECISIONS_PATH)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(metrics.RequestMetrics, lanes=(DECISIONS_PATH,))
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -6,10 +6,12 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chargegroups.kit.logs import LogFormat
 from chargegroups.models.node import NODE_ID_MAX
 
 DEFAULT_SQLITE_PATH = Path("var") / "chargegroups.sqlite3"
@@ -72,6 +74,20 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         description="Requests per client IP and window allowed on the public sign-up endpoints.",
+    )
+    log_format: LogFormat = Field(
+        default="text",
+        description="How `serve` writes its log lines on stderr: text, or json (one object a "
+        "line); each names its request id or OCPP charge point id.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="The least severe log lines `serve` writes.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="If set, GET /metrics answers only requests bearing this token "
+        "(Authorization: Bearer ...); unset: anyone who reaches the port reads the metrics.",
     )
     public_rate_window_seconds: int = Field(
         default=60,

@@ -65,3 +65,17 @@ class InvalidInput(ChargeGroupsError):
 class RateLimited(ChargeGroupsError):
     code = "rate_limited"
     title = "Too many requests"
+
+
+class Unavailable(ChargeGroupsError):
+    """The service cannot answer now (its database, its migrations); the client may retry."""
+
+    code = "unavailable"
+    title = "Service unavailable"
+
+
+class UnsupportedMediaType(ChargeGroupsError):
+    """The body is sent in a format the operation does not take."""
+
+    code = "unsupported_media_type"
+    title = "Unsupported media type"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -25,3 +26,8 @@ def upgrade(database_url: str) -> None:
 def check(database_url: str) -> None:
     """Raises if the models differ from what the migrations build."""
     command.check(alembic_config(database_url))
+
+
+def heads() -> frozenset[str]:
+    """The revisions a database at head carries."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())

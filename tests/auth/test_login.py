@@ -7,6 +7,7 @@ import httpx
 from chargegroups.auth.service import issue_token
 from chargegroups.kit.clock import utcnow
 from tests.fixtures.factories import PASSWORD, bearer, make_operator
+from tests.rest.test_problems import assert_problem
 
 
 async def login(
@@ -123,3 +124,20 @@ async def test_an_api_token_of_another_user_cannot_be_revoked(uow, client) -> No
     created = await client.post("/api/v1/me/api-tokens", json={"name": "x"}, headers=theirs)
     response = await client.delete(f"/api/v1/me/api-tokens/{created.json()['id']}", headers=mine)
     assert response.status_code == 404
+
+
+async def test_a_json_login_is_told_to_send_form_fields(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+    response = await client.post(
+        "/api/v1/auth/token",
+        json={"username": world.admin.email, "password": PASSWORD, "operator": world.operator.slug},
+    )
+    assert_problem(response, 415, "unsupported_media_type")
+    assert "form fields" in response.json()["detail"]
+    assert response.json()["received"] == "application/json"
+    assert PASSWORD not in response.text
+
+
+async def test_a_login_without_a_body_is_told_the_same(client) -> None:
+    assert_problem(await client.post("/api/v1/auth/token"), 415, "unsupported_media_type")

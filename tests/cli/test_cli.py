@@ -117,3 +117,27 @@ def test_serve_refuses_several_workers_on_sqlite(monkeypatch: pytest.MonkeyPatch
 
     assert result.exit_code == 2
     assert "--workers above 1 needs PostgreSQL" in result.output
+
+
+async def test_operator_create_reads_the_admin_password_from_standard_input(
+    cli_env, uow, engine
+) -> None:
+    args = ["operator", "create", "--slug", "piped", "--name", "Piped"]
+    args += ["--admin-email", "boss@piped.example"]
+    result = await asyncio.to_thread(cli_env.invoke, app, args, input="from-stdin-pw\n")
+    assert result.exit_code == 0, result.output
+    assert "from-stdin-pw" not in result.output
+    async with uow() as s:
+        admin = (
+            await s.execute(select(User).where(User.email_normalized == "boss@piped.example"))
+        ).scalar_one()
+    from chargegroups.kit.secrets import verify_password
+
+    assert verify_password("from-stdin-pw", admin.password_hash)
+
+
+async def test_operator_create_without_a_password_anywhere_exits_2(cli_env, engine) -> None:
+    args = ["operator", "create", "--slug", "nopw", "--name", "No", "--admin-email", "a@b.example"]
+    result = await asyncio.to_thread(cli_env.invoke, app, args, input="")
+    assert result.exit_code == 2
+    assert "no password" in result.output

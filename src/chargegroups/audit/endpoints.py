@@ -23,6 +23,8 @@ async def list_audit_events(
     actor_id: Annotated[str | None, Query(max_length=36)] = None,
     since: AwareDatetime | None = None,
 ) -> PageOut[AuditEventOut]:
+    """The audit trail within the caller's reach, newest first, filtered by target, actor or
+    time."""
     found = await service.list_events(
         db,
         subject,

@@ -37,6 +37,16 @@ async def find_live_token(
     return None if row is None else (row[0], row[1])
 
 
+async def live_sign_ins(session: AsyncSession, user_id: str) -> list[AccessToken]:
+    """The user's unrevoked login and console tokens (not the API tokens they made)."""
+    stmt = select(AccessToken).where(
+        AccessToken.user_id == user_id,
+        AccessToken.kind.in_(("login", "console")),
+        AccessToken.revoked_at.is_(None),
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 SubjectRow = tuple[str, str, str, bool, str | None, str | None]
 
 # (user id, operator id, account id, blocked, role, granted account id), one row per grant and

@@ -4,7 +4,13 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, Field
 
+from chargegroups.onboarding.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from chargegroups.rest.schemas import ApiModel, OutModel
+
+
+class PasswordChangeIn(ApiModel):
+    current_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class TokenOut(OutModel):

@@ -13,9 +13,9 @@ from chargegroups.auth import caller_cache, repository
 from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.subject import AuthSubject
 from chargegroups.database import ReadPool, Reads
-from chargegroups.errors import NotFound, Unauthenticated
+from chargegroups.errors import NotFound, NotPermitted, Unauthenticated
 from chargegroups.kit.clock import utcnow
-from chargegroups.kit.secrets import hash_token, new_token, verify_password
+from chargegroups.kit.secrets import hash_password, hash_token, new_token, verify_password
 from chargegroups.models import AccessToken, User
 from chargegroups.models.grant import ACCOUNT_ADMIN, OPERATOR_ADMIN
 from chargegroups.user.rules import normalize_email
@@ -156,6 +156,39 @@ async def revoke_api_token(session: AsyncSession, subject: AuthSubject, token_id
             operator_id=subject.operator_id,
             account_id=subject.account_id,
         )
+
+
+async def change_password(
+    session: AsyncSession,
+    subject: AuthSubject,
+    *,
+    current_password: str,
+    new_password: str,
+    keep_token: str | None,
+) -> None:
+    """The caller's own password, given the current one. Every other sign-in of the caller
+    (login and console tokens, ``keep_token`` aside) ends: whoever knew the old password is
+    signed out. API tokens stay; each is revoked on its own."""
+    user = await session.get(User, subject.user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if not verify_password(current_password, user.password_hash):
+        raise NotPermitted("The current password is not right.", code="wrong_password")
+    user.password_hash = hash_password(new_password)
+    kept = hash_token(keep_token) if keep_token is not None else None
+    now = utcnow()
+    for record in await repository.live_sign_ins(session, user.id):
+        if record.token_hash != kept:
+            record.revoked_at = now
+    await record_change(
+        session,
+        subject.actor,
+        "user.password_changed",
+        target_type="user",
+        target_id=user.id,
+        operator_id=user.operator_id,
+        account_id=user.account_id,
+    )
 
 
 async def revoke_token(session: AsyncSession, token: str) -> None:

@@ -31,6 +31,7 @@ async def list_statements(
     status: Literal["open", "closed", "paid"] | None = None,
     payer_user_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> PageOut[StatementListItemOut]:
+    """The statements within the caller's reach."""
     found = await service.list_statements(
         db, subject, page, period=period, status=status, payer_user_id=payer_user_id
     )
@@ -56,6 +57,7 @@ async def close_period(db: Db, subject: Subject, period: PeriodQuery) -> list[St
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def statement_csv(statement_id: str, db: Db, subject: Subject) -> Response:
+    """A statement's lines as CSV."""
     view = await service.get_statement(db, subject, statement_id)
     return Response(
         render.statement_csv(view),
@@ -70,6 +72,7 @@ async def statement_csv(statement_id: str, db: Db, subject: Subject) -> Response
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def statement_pdf(statement_id: str, db: Db, subject: Subject) -> Response:
+    """A statement as PDF."""
     view = await service.get_statement(db, subject, statement_id)
     return Response(
         render.statement_pdf(view),
@@ -80,17 +83,20 @@ async def statement_pdf(statement_id: str, db: Db, subject: Subject) -> Response
 
 @router.get("/statements/{statement_id}", response_model=StatementOut)
 async def read_statement(statement_id: str, db: Db, subject: Subject) -> StatementOut:
+    """One statement with its lines."""
     return statement_out(await service.get_statement(db, subject, statement_id))
 
 
 @router.post("/statements/{statement_id}/close", response_model=StatementOut)
 async def close_statement(statement_id: str, db: Db, subject: Subject) -> StatementOut:
+    """Close a draft statement: its lines no longer change."""
     await service.close_statement(db, subject, statement_id)
     return statement_out(await service.get_statement(db, subject, statement_id))
 
 
 @router.post("/statements/{statement_id}/mark-paid", response_model=StatementOut)
 async def mark_paid(statement_id: str, db: Db, subject: Subject) -> StatementOut:
+    """Record that a closed statement was paid."""
     await service.mark_paid(db, subject, statement_id)
     return statement_out(await service.get_statement(db, subject, statement_id))
 

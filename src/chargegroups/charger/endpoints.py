@@ -23,6 +23,7 @@ async def list_chargers(
     page: Page,
     account_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> PageOut[ChargerOut]:
+    """The chargers within the caller's reach."""
     found = await service.list_chargers(db, subject, page, account_id=account_id)
     return PageOut(items=await _outs(db, found.items), next_cursor=found.next_cursor)
 
@@ -44,6 +45,8 @@ async def create_charger(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    """Register a charger with its charge point id and OCPP password."""
+
     async def create() -> ChargerOut:
         fields = body.model_dump(exclude={"password"})
         return await _out(
@@ -55,6 +58,7 @@ async def create_charger(
 
 @router.get("/{charger_id}", response_model=ChargerOut)
 async def read_charger(charger_id: PathId, db: Db, subject: Subject) -> ChargerOut:
+    """One charger."""
     return await _out(db, await service.visible_charger(db, subject, charger_id))
 
 
@@ -62,17 +66,20 @@ async def read_charger(charger_id: PathId, db: Db, subject: Subject) -> ChargerO
 async def patch_charger(
     charger_id: PathId, body: ChargerPatch, db: Db, subject: Subject
 ) -> ChargerOut:
+    """Change a charger: access mode, rate plan, owning account, password."""
     changes = body.model_dump(exclude_unset=True)
     return await _out(db, await service.update_charger(db, subject, charger_id, changes))
 
 
 @router.get("/{charger_id}/scope", response_model=list[ScopeGroupOut])
 async def read_scope(charger_id: PathId, db: Db, subject: Subject) -> list[ScopeGroupOut]:
+    """The groups whose members may charge at this private charger."""
     return [ScopeGroupOut.of(e) for e in await service.list_scope(db, subject, charger_id)]
 
 
 @router.put("/{charger_id}/scope/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def add_to_scope(charger_id: PathId, group_id: PathId, db: Db, subject: Subject) -> Response:
+    """Let a group's members charge at this charger."""
     await service.add_to_scope(db, subject, charger_id, group_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -81,5 +88,6 @@ async def add_to_scope(charger_id: PathId, group_id: PathId, db: Db, subject: Su
 async def remove_from_scope(
     charger_id: PathId, group_id: PathId, db: Db, subject: Subject
 ) -> Response:
+    """The group's members may no longer charge here by this group."""
     await service.remove_from_scope(db, subject, charger_id, group_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -18,6 +19,7 @@ from chargegroups.cli import workers as workers_module
 from chargegroups.config import Settings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker, is_sqlite, unit_of_work
 from chargegroups.errors import ChargeGroupsError
+from chargegroups.kit.logs import logging_config
 from chargegroups.operator import service as operator_service
 
 if TYPE_CHECKING:
@@ -59,6 +61,20 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Processes sharing the port (PostgreSQL only).")
     ] = 1,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Take the client's address and scheme from X-Forwarded-For/-Proto when the "
+            "peer is in --forwarded-allow-ips (behind a TLS-terminating proxy)."
+        ),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated addresses or networks of the proxies whose forwarded headers "
+            "are trusted; '*' trusts any peer (only where nothing but the proxy reaches the port)."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run API, console and OCPP (migrates the database first); SIGTERM drains: chargers are
     closed with 1001 to reconnect elsewhere, in-flight work finishes, then it exits."""
@@ -72,12 +88,20 @@ def serve(
         raise typer.Exit(code=2)
     migrate.upgrade(settings.database_url)
     typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
+    options: dict[str, Any] = {
+        "log_level": settings.log_level.lower(),
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
     if workers == 1:
         from chargegroups.app import create_app
 
-        run_server(create_app(settings), host=host, port=port, log_level="info")
+        run_server(create_app(settings), host=host, port=port, **options)
     else:
-        workers_module.supervise(workers, host=host, port=port, node_id=settings.node_id)
+        workers_module.supervise(
+            workers, host=host, port=port, node_id=settings.node_id, options=options
+        )
 
 
 # Young-generation collections every GC_THRESHOLD[0] net allocations instead of 700; see
@@ -144,6 +168,17 @@ def _reusable_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def read_password(prompt: str) -> str:
+    """A password typed at a hidden prompt (twice), or the first line of standard input."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        typer.echo("error: no password on standard input", err=True)
+        raise typer.Exit(code=2)
+    return password
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations."""
@@ -156,9 +191,17 @@ def operator_create(
     slug: Annotated[str, typer.Option(help="Short name used at login, e.g. 'acme-charging'.")],
     name: Annotated[str, typer.Option(help="Display name.")],
     admin_email: Annotated[str, typer.Option(help="Email of the first operator admin.")],
-    admin_password: Annotated[str, typer.Option(help="Password of the first operator admin.")],
+    admin_password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password of the first operator admin. Better left out: it is then asked for "
+            "(hidden), or read from the first line of standard input when that is not a terminal "
+            "— a command line is seen by every user of the machine and kept in shell history."
+        ),
+    ] = None,
 ) -> None:
     """Create an operator, its default account and its first operator admin."""
+    admin_password = admin_password or read_password("Password of the first operator admin")
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     created = run_service(

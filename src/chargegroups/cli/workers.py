@@ -17,13 +17,15 @@ import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 from chargegroups.config import get_settings
 
 RESTART_PAUSE_SECONDS = 1.0  # a worker that dies at once is not restarted in a tight loop
 
 
-def supervise(count: int, *, host: str, port: int, node_id: str) -> None:
+def supervise(count: int, *, host: str, port: int, node_id: str, options: dict[str, Any]) -> None:
+    """Run ``count`` workers, each ``run_server(..., **options)``, until SIGTERM or SIGINT."""
     # Spawned, not forked: a worker starts from a clean interpreter (no event loop, no
     # connections or threads of this process).
     context = multiprocessing.get_context("spawn")
@@ -35,7 +37,7 @@ def supervise(count: int, *, host: str, port: int, node_id: str) -> None:
     def start(index: int) -> None:
         worker = context.Process(
             target=_run_worker,
-            args=(host, port, f"{node_id}/w{index}"),
+            args=(host, port, f"{node_id}/w{index}", options),
             name=f"chargegroups-worker-{index}",
         )
         worker.start()
@@ -69,10 +71,11 @@ def supervise(count: int, *, host: str, port: int, node_id: str) -> None:
                 start(index)
 
 
-def _run_worker(host: str, port: int, node_id: str) -> None:
+def _run_worker(host: str, port: int, node_id: str, options: dict[str, Any]) -> None:
     from chargegroups.app import create_app
     from chargegroups.cli import run_server
 
     os.environ["CHARGEGROUPS_NODE_ID"] = node_id
     get_settings.cache_clear()
-    run_server(create_app(get_settings()), host=host, port=port, log_level="info", reuse_port=True)
+    app = create_app(get_settings())
+    run_server(app, host=host, port=port, reuse_port=True, **options)

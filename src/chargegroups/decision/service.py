@@ -12,6 +12,7 @@ from chargegroups.decision import loader, repository
 from chargegroups.decision.loader import ChargerKey
 from chargegroups.decision.rules import Decision, DecisionFacts, decide
 from chargegroups.errors import NotFound
+from chargegroups.kit import metrics
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.models import Charger
 
@@ -43,7 +44,12 @@ async def decide_for_token(
     facts = await loader.load_for_token(
         db, charger=_key(charger), token_uid=token_uid, at=at, answered_at=answered_at
     )
-    return decide(_found(facts))
+    return _counted(decide(_found(facts)))
+
+
+def _counted(decision: Decision) -> Decision:
+    metrics.count_decision(decision.allowed, decision.reason)
+    return decision
 
 
 def _key(charger: Charger) -> ChargerKey:
@@ -105,7 +111,7 @@ async def decide_for_caller(
         or not (holder.id == subject.user_id or holder.account_id in subject.admin_account_ids)
     ):
         raise NotFound(_OUT_OF_REACH)
-    return decide(facts)
+    return _counted(decide(facts))
 
 
 async def where_i_may_charge(

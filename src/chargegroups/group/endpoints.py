@@ -50,6 +50,7 @@ async def list_groups(
     scope: Literal["all_accounts", "account"] | None = None,
     account_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> PageOut[GroupOut]:
+    """The user groups within the caller's reach."""
     found = await service.list_groups(db, subject, page, scope_kind=scope, account_id=account_id)
     return PageOut(items=[GroupOut.of(v) for v in found.items], next_cursor=found.next_cursor)
 
@@ -62,6 +63,8 @@ async def create_group(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    """A new user group in an account."""
+
     async def create() -> GroupOut:
         view = await service.create_group(
             db,
@@ -80,6 +83,7 @@ async def create_group(
 
 @router.get("/{group_id}", response_model=GroupOut)
 async def read_group(group_id: PathId, db: Db, subject: Subject, response: Response) -> GroupOut:
+    """One group, with its version as ETag."""
     view = await service.get_group(db, subject, group_id)
     response.headers["ETag"] = etag(view.group.version)
     return GroupOut.of(view)
@@ -94,6 +98,7 @@ async def patch_group(
     response: Response,
     if_match: IfMatch = None,
 ) -> GroupOut:
+    """Change a group; `If-Match` with its ETag guards against lost updates."""
     changes = body.model_dump(exclude_unset=True)
     if body.scope is not None:
         changes["scope"] = {"account_id": scope_account_id(body.scope)}
@@ -108,6 +113,7 @@ async def patch_group(
 async def delete_group(
     group_id: PathId, db: Db, subject: Subject, if_match: IfMatch = None
 ) -> Response:
+    """Delete a group (its memberships, scope links and discounts go with it)."""
     await service.delete_group(db, subject, group_id, if_match=parse_if_match(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -116,6 +122,7 @@ async def delete_group(
 async def list_members(
     group_id: PathId, db: Db, subject: Subject, page: Page
 ) -> PageOut[MemberOut]:
+    """A group's members."""
     found = await service.list_members(db, subject, group_id, page)
     return PageOut(items=[MemberOut.of(v) for v in found.items], next_cursor=found.next_cursor)
 
@@ -124,6 +131,7 @@ async def list_members(
 async def add_members(
     group_id: PathId, body: MembersIn, db: Db, subject: Subject
 ) -> MembersAddedOut:
+    """Add users of the group's account to the group."""
     added = await service.add_members(
         db, subject, group_id, body.user_ids, valid_until=body.valid_until
     )
@@ -132,10 +140,12 @@ async def add_members(
 
 @router.post("/{group_id}/members/add-all-account-members", response_model=MembersAddedOut)
 async def add_all_account_members(group_id: PathId, db: Db, subject: Subject) -> MembersAddedOut:
+    """Add every member of the group's account to the group."""
     return MembersAddedOut.of(await service.add_all_account_members(db, subject, group_id))
 
 
 @router.delete("/{group_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(group_id: PathId, user_id: PathId, db: Db, subject: Subject) -> Response:
+    """Take a user out of the group."""
     await service.remove_member(db, subject, group_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

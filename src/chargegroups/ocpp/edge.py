@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chargegroups.charger import connections, revocation
 from chargegroups.database import unit_of_work
+from chargegroups.kit import metrics
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.ocpp import presence, schemas
@@ -186,6 +187,7 @@ async def _write_changes(
 
 async def _refuse(websocket: WebSocket, status: int) -> None:
     """Refuse at the handshake: a plain HTTP answer where the server allows it, else a close."""
+    metrics.OCPP_HANDSHAKE_FAILURES.labels(str(status)).inc()
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         headers = {"WWW-Authenticate": 'Basic realm="ocpp"'} if status == 401 else None
         await websocket.send_denial_response(Response(status_code=status, headers=headers))
@@ -283,6 +285,8 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         close=close,
         clear_cache=charge_point.clear_cache,
     )
+    connected = metrics.OCPP_CONNECTIONS.labels(cls.ocpp_version)
+    connected.inc()
     try:
         # Written as this node's (and older connections elsewhere told to close) before the
         # charger can say a word: from then on it is online on every node.
@@ -292,4 +296,5 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
     except (Disconnected, WebSocketDisconnect, RuntimeError):  # gone, or replaced and closed
         pass
     finally:
+        connected.dec()
         registry.leave(link)

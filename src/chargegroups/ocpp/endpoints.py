@@ -31,6 +31,7 @@ class ConnectionOut(BaseModel):
 async def read_connection(
     charger_id: Annotated[str, Path(max_length=36)], request: Request, db: Db, subject: Subject
 ) -> ConnectionOut:
+    """Whether the charger is connected now (OCPP version, since when, last contact)."""
     charger = await presence.visible_charger(db, subject, charger_id)
     connection = (await charger_service.online(db, [charger.id])).get(charger.id)
     # Last contact is written every minute or so; the node holding the charger knows it now.

@@ -32,9 +32,15 @@ from starlette.websockets import WebSocket
 
 from chargegroups.database import ReadPool, unit_of_work
 from chargegroups.errors import ChargeGroupsError, NotFound
+from chargegroups.kit import metrics
+from chargegroups.kit.request_context import charge_point_id_var
 from chargegroups.models import Charger
+from chargegroups.ocpp import schemas
 
 log = logging.getLogger(__name__)
+# The library logs every frame it receives and sends (tokens and all) at INFO: kept apart, and
+# quiet unless asked for (kit/logs.py).
+FRAME_LOG = logging.getLogger("chargegroups.ocpp.frames")
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 ENERGY_REGISTER = "Energy.Active.Import.Register"
@@ -116,6 +122,11 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
     ocpp_version: ClassVar[str]
     unknown_message_type: ClassVar[str]
     missing_field: ClassVar[str]
+    calls: ClassVar[metrics.OcppCalls]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.calls = metrics.OcppCalls(cls.ocpp_version, frozenset(schemas.actions_of(cls)))
 
     def __init__(
         self,
@@ -127,12 +138,20 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         reads: ReadPool,
         seen: Callable[[], None],
     ) -> None:
-        super().__init__(charge_point_id, connection, response_timeout=30, logger=log)
+        super().__init__(charge_point_id, connection, response_timeout=30, logger=FRAME_LOG)
         self.charger = charger
         self.charger_id = charger.id
         self._sessionmaker = sessionmaker
         self._reads = reads
         self._seen = seen
+
+    async def start(self) -> None:
+        """The receive loop; every line logged while it runs names the charger."""
+        token = charge_point_id_var.set(self.id)
+        try:
+            await super().start()
+        finally:
+            charge_point_id_var.reset(token)
 
     async def route_message(self, raw_msg: str) -> None:
         self._seen()
@@ -144,6 +163,7 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         if msg.message_type_id != MessageType.Call:
             self._response_queue.put_nowait(msg)
             return
+        self.calls.count(msg.action)
         try:
             await self._handle_call(msg)
         except OCPPError as error:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from chargegroups.config import Settings
+from chargegroups.kit import metrics
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import OutboxEmail
 
@@ -66,7 +67,9 @@ async def queue(
     session.add(email)
     await session.flush()
     if mailer.smtp_url is None:
-        log.info("email to %s (outbox only): %s\n%s", to, subject, body_text)
+        # Not the body: its links carry single-use tokens (the console's outbox shows it).
+        log.info("email %s to %s kept in the outbox (no SMTP): %s", email.id, to, subject)
+        metrics.EMAIL_DELIVERIES.labels("outbox").inc()
     elif isinstance(session.bind, AsyncEngine):
         pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
         pending.append(_Pending(email.id, mailer, session.bind))
@@ -107,8 +110,10 @@ async def _deliver(item: _Pending) -> None:
         except Exception as exc:  # any failure is recorded, never raised into the request
             log.warning("email %s to %s not delivered: %s", email.id, email.to, exc)
             values: dict[str, object] = {"last_error": f"{type(exc).__name__}: {exc}"[:2000]}
+            metrics.EMAIL_DELIVERIES.labels("failed").inc()
         else:
             values = {"sent_at": utcnow(), "last_error": None}
+            metrics.EMAIL_DELIVERIES.labels("sent").inc()
         await session.execute(
             update(OutboxEmail).where(OutboxEmail.id == email.id).values(**values)
         )

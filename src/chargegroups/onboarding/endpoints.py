@@ -60,6 +60,7 @@ RATE_LIMITED: dict[int | str, dict[str, object]] = {
 
 @router.get("/outbox", response_model=PageOut[OutboxEmailOut])
 async def list_outbox(db: Db, subject: Subject, page: Page) -> PageOut[OutboxEmailOut]:
+    """The emails the operator sent or would send (the outbox), newest first."""
     found = await service.list_outbox(db, subject, page)
     return PageOut(
         items=[OutboxEmailOut.model_validate(e) for e in found.items],
@@ -71,6 +72,8 @@ async def list_outbox(db: Db, subject: Subject, page: Page) -> PageOut[OutboxEma
 async def invite(
     account_id: str, body: InvitationIn, db: Db, subject: Subject, mailer: MailerDep
 ) -> InvitationOut:
+    """Invite someone by email to become a member of the account; the invitation link is
+    single-use and expires."""
     invitation = await service.invite(db, subject, mailer, account_id, body.email)
     return InvitationOut.model_validate(invitation)
 
@@ -79,6 +82,7 @@ async def invite(
 async def list_invitations(
     account_id: str, db: Db, subject: Subject, page: Page
 ) -> PageOut[InvitationOut]:
+    """The account's open invitations."""
     found = await service.list_invitations(db, subject, account_id, page)
     return PageOut(
         items=[InvitationOut.model_validate(i) for i in found.items],
@@ -90,6 +94,7 @@ async def list_invitations(
 async def revoke_invitation(
     account_id: str, invitation_id: str, db: Db, subject: Subject
 ) -> Response:
+    """Withdraw an invitation: its link stops working."""
     await service.revoke_invitation(db, subject, account_id, invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -100,6 +105,7 @@ async def revoke_invitation(
 async def create_join_link(
     account_id: str, body: JoinLinkIn, db: Db, subject: Subject, mailer: MailerDep
 ) -> JoinLinkCreatedOut:
+    """A link anyone may use to join the account (optionally limited in uses and time)."""
     created = await service.create_join_link(
         db, subject, mailer, account_id, expires_at=body.expires_at, max_uses=body.max_uses
     )
@@ -111,6 +117,7 @@ async def create_join_link(
 async def list_join_links(
     account_id: str, db: Db, subject: Subject, page: Page
 ) -> PageOut[JoinLinkOut]:
+    """The account's join links."""
     found = await service.list_join_links(db, subject, account_id, page)
     return PageOut(
         items=[JoinLinkOut.model_validate(link) for link in found.items],
@@ -120,18 +127,21 @@ async def list_join_links(
 
 @router.delete("/accounts/{account_id}/join-links/{link_id}", status_code=204)
 async def revoke_join_link(account_id: str, link_id: str, db: Db, subject: Subject) -> Response:
+    """Withdraw a join link."""
     await service.revoke_join_link(db, subject, account_id, link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/users/{user_id}/transfer", response_model=MemberMovedOut)
 async def transfer(user_id: str, body: TransferIn, db: Db, subject: Subject) -> MemberMovedOut:
+    """Move a user to another account of the operator."""
     user = await service.transfer(db, subject, user_id, body.account_id)
     return MemberMovedOut(id=user.id, email=user.email, name=user.name, account_id=user.account_id)
 
 
 @router.delete("/accounts/{account_id}/members/{user_id}", response_model=MemberMovedOut)
 async def remove_member(account_id: str, user_id: str, db: Db, subject: Subject) -> MemberMovedOut:
+    """Take a user out of the account."""
     user = await service.remove_member(db, subject, account_id, user_id)
     return MemberMovedOut(id=user.id, email=user.email, name=user.name, account_id=user.account_id)
 
@@ -156,6 +166,8 @@ async def remove_member(account_id: str, user_id: str, db: Db, subject: Subject)
     },
 )
 async def import_members(account_id: str, request: Request, db: Db, subject: Subject) -> ImportOut:
+    """Import the account's members from CSV (`email,name[,token_uid][,valid_until]`): every
+    row checked first, all or nothing."""
     account = await service.managed_account(db, subject, account_id)
     result = await importer.import_members(db, subject.actor, account, await _csv_text(request))
     return ImportOut(
@@ -197,6 +209,7 @@ async def _csv_text(request: Request) -> str:
     responses=RATE_LIMITED,
 )
 async def signup(body: SignupIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
+    """Self sign-up of a driver, where the operator allows it; rate-limited per client address."""
     detail = await service.signup(
         db,
         mailer,
@@ -212,6 +225,7 @@ async def signup(body: SignupIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
     "/verify-email", response_model=VerifiedOut, dependencies=PUBLIC_LIMIT, responses=RATE_LIMITED
 )
 async def verify_email(body: VerifyEmailIn, db: Db) -> VerifiedOut:
+    """Confirm an email address with the token sent to it."""
     user = await service.verify_email(db, body.token)
     return VerifiedOut(account_id=user.account_id)
 
@@ -224,6 +238,7 @@ async def verify_email(body: VerifyEmailIn, db: Db) -> VerifiedOut:
     responses=RATE_LIMITED,
 )
 async def accept_invitation(body: AcceptInvitationIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
+    """Accept an invitation with its token, choosing a password."""
     detail = await service.accept_invitation(
         db, mailer, token=body.token, password=body.password, name=body.name
     )
@@ -238,6 +253,7 @@ async def accept_invitation(body: AcceptInvitationIn, db: Db, mailer: MailerDep)
     responses=RATE_LIMITED,
 )
 async def join(link_token: str, body: JoinIn, db: Db, mailer: MailerDep) -> PublicAnswerOut:
+    """Join an account through its join link."""
     detail = await service.join(
         db,
         mailer,

@@ -30,12 +30,14 @@ def _out(found: service.PlanVersion) -> RatePlanOut:
 
 @router.get("", response_model=PageOut[RatePlanOut])
 async def list_rate_plans(db: Db, subject: Subject, page: Page) -> PageOut[RatePlanOut]:
+    """The operator's rate plans."""
     found = await service.list_plans(db, subject, page)
     return PageOut(items=[_out(p) for p in found.items], next_cursor=found.next_cursor)
 
 
 @router.post("", response_model=RatePlanOut, status_code=201)
 async def create_rate_plan(body: RatePlanIn, db: Db, subject: Subject) -> RatePlanOut:
+    """A new rate plan (energy, session and idle fees)."""
     return _out(await service.create_plan(db, subject, name=body.name, terms=body.to_terms()))
 
 
@@ -46,6 +48,7 @@ async def read_rate_plan(
     subject: Subject,
     version: Annotated[int | None, Query(ge=1, description="An earlier version")] = None,
 ) -> RatePlanOut:
+    """One rate plan, at its current or a given version."""
     return _out(await service.get_plan(db, subject, plan_id, version=version))
 
 
@@ -79,6 +82,7 @@ async def read_rate_plan_ocpi(plan_id: str, db: Db, subject: Subject) -> Respons
 async def list_group_discounts(
     plan_id: str, db: Db, subject: Subject, page: Page
 ) -> PageOut[GroupDiscountOut]:
+    """The group discounts on a rate plan."""
     found = await service.list_discounts(db, subject, plan_id, page)
     return PageOut(
         items=[GroupDiscountOut.build(d) for d in found.items], next_cursor=found.next_cursor
@@ -89,18 +93,21 @@ async def list_group_discounts(
 async def put_group_discount(
     plan_id: str, group_id: str, body: DiscountIn, db: Db, subject: Subject
 ) -> GroupDiscountOut:
+    """Set a group's discount on a rate plan (within what the operator delegates to the account)."""
     view = await service.set_discount(db, subject, plan_id, group_id, body.to_discount())
     return GroupDiscountOut.build(view)
 
 
 @router.delete("/{plan_id}/group-discounts/{group_id}", status_code=204)
 async def delete_group_discount(plan_id: str, group_id: str, db: Db, subject: Subject) -> Response:
+    """Remove a group's discount from a rate plan."""
     await service.remove_discount(db, subject, plan_id, group_id)
     return Response(status_code=204)
 
 
 @delegation_router.get("/{account_id}/discount-delegation", response_model=DelegationOut)
 async def read_discount_delegation(account_id: str, db: Db, subject: Subject) -> DelegationOut:
+    """How far the account's admins may discount the operator's rate plans for their groups."""
     return DelegationOut.build(await service.get_delegation(db, subject, account_id))
 
 
@@ -108,6 +115,7 @@ async def read_discount_delegation(account_id: str, db: Db, subject: Subject) ->
 async def put_discount_delegation(
     account_id: str, body: DelegationIn, db: Db, subject: Subject
 ) -> DelegationOut:
+    """Set how far the account's admins may discount (operator admins)."""
     view = await service.set_delegation(
         db,
         subject,

@@ -28,7 +28,9 @@ STATUS_BY_CATEGORY: tuple[tuple[type[errors.ChargeGroupsError], int], ...] = (
     (errors.Conflict, 409),
     (errors.StaleVersion, 412),
     (errors.InvalidInput, 422),
+    (errors.UnsupportedMediaType, 415),
     (errors.RateLimited, 429),
+    (errors.Unavailable, 503),
 )
 
 CODE_BY_STATUS = {

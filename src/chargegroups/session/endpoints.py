@@ -14,6 +14,7 @@ router = APIRouter(prefix="/sessions", tags=["sessions"], responses=PROBLEM_RESP
 
 @router.get("", response_model=SessionPageOut)
 async def list_sessions(db: Db, subject: Subject, page: Page) -> SessionPageOut:
+    """The charging sessions within the caller's reach."""
     found = await service.list_sessions(db, subject, page)
     rows = list(found.items)
     cp_ids = await service.charge_point_ids(db, rows)
@@ -29,6 +30,7 @@ async def read_session(
     db: Db,
     subject: Subject,
 ) -> SessionOut:
+    """One charging session with its price."""
     row = await service.get_session(db, subject, session_id)
     cp_ids = await service.charge_point_ids(db, [row])
     return SessionOut.of(row, cp_ids[row.charger_id])

@@ -14,12 +14,14 @@ router = APIRouter(tags=["users"], responses=PROBLEM_RESPONSES)
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 async def patch_user(user_id: PathId, body: UserPatch, db: Db, subject: Subject) -> UserOut:
+    """Change a user: name, blocked, operator admin."""
     changes = body.model_dump(exclude_unset=True)
     return UserOut.of(await service.update_user(db, subject, user_id, changes))
 
 
 @router.get("/users/{user_id}/tokens", response_model=list[TokenOut])
 async def list_tokens(user_id: PathId, db: Db, subject: Subject) -> list[TokenOut]:
+    """A user's driver tokens (RFID cards, app ids)."""
     return [TokenOut.of(t) for t in await service.list_tokens(db, subject, user_id)]
 
 
@@ -34,6 +36,8 @@ async def create_token(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    """A new driver token for a user."""
+
     async def create() -> TokenOut:
         token = await service.create_token(
             db, subject, user_id, uid=body.uid, type=body.type, expires_at=body.expires_at
@@ -45,5 +49,6 @@ async def create_token(
 
 @router.patch("/tokens/{token_id}", response_model=TokenOut)
 async def patch_token(token_id: PathId, body: TokenPatch, db: Db, subject: Subject) -> TokenOut:
+    """Change a driver token: block it, set its validity."""
     changes = body.model_dump(exclude_unset=True)
     return TokenOut.of(await service.update_token(db, subject, token_id, changes))
