@@ -21,6 +21,7 @@ from chargegroups.database import create_engine, create_read_pool, create_sessio
 from chargegroups.decision.endpoints import DecisionLane
 from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
+from chargegroups.limits.counters import FailureLimits, Limits
 from chargegroups.ocpp import edge as ocpp_edge
 from chargegroups.ocpp.endpoints import router as ocpp_connection_router
 from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url, size=settings.database_pool_size + settings.database_max_overflow
     )
     app.state.caller_cache = CallerCache(settings.caller_cache_seconds)
+    app.state.limits = Limits(app.state.sessionmaker)
+    app.state.failure_limits = FailureLimits.from_settings(app.state.limits, settings)
     problems.install(app)
     for feature_router in FEATURE_ROUTERS:
         app.include_router(feature_router, prefix=API_PREFIX)

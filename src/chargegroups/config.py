@@ -72,7 +72,27 @@ class Settings(BaseSettings):
     public_rate_window_seconds: int = Field(
         default=60,
         ge=1,
-        description="Length of the sliding window of public_rate_limit.",
+        description="Length of the window of public_rate_limit (counted for the whole "
+        "deployment, in the database).",
+    )
+    auth_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins per email (and failed charger handshakes per charge point "
+        "id) within auth_lockout_seconds before each further one refuses it for twice as long "
+        "(1 s, 2 s, 4 s, ... up to auth_lockout_seconds), even with the right password.",
+    )
+    auth_free_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="The same as auth_free_failures, per client address (many users may share "
+        "one).",
+    )
+    auth_lockout_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="The longest refusal after failed logins or handshakes, and how long "
+        "failures are remembered.",
     )
 
 

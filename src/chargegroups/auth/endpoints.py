@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Form, Request, Response, status
 
 from chargegroups.auth import service
 from chargegroups.auth.schemas import (
@@ -12,7 +12,7 @@ from chargegroups.auth.schemas import (
     MeOut,
     TokenOut,
 )
-from chargegroups.rest.deps import AppSettings, BearerToken, Db, Subject
+from chargegroups.rest.deps import AppSettings, BearerToken, Db, Subject, client_address
 from chargegroups.rest.schemas import PROBLEM_RESPONSES
 from chargegroups.user import profile
 
@@ -21,6 +21,7 @@ router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 
 @router.post("/auth/token", response_model=TokenOut)
 async def issue_token(
+    request: Request,
     db: Db,
     settings: AppSettings,
     username: Annotated[str, Form(max_length=320)],
@@ -29,9 +30,12 @@ async def issue_token(
 ) -> TokenOut:
     issued = await service.login(
         db,
+        request.app.state.read_pool,
+        request.app.state.failure_limits,
         operator_slug=operator,
         email=username,
         password=password,
+        client_address=client_address(request),
         ttl_seconds=settings.access_token_ttl_seconds,
     )
     return TokenOut(access_token=issued.token, expires_in=settings.access_token_ttl_seconds)

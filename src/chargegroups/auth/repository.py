@@ -1,24 +1,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.database import Reads, fetch_rows
 from chargegroups.kit.clock import from_database
 from chargegroups.models import AccessToken, Grant, Operator, User
 
+_LOGIN_ROWS = cast(
+    "Select[Any]",
+    select(User.id, User.password_hash, User.blocked)
+    .join(Operator, Operator.id == User.operator_id)
+    .where(Operator.slug == bindparam("slug"), User.email_normalized == bindparam("email")),
+)
 
-async def find_user_for_login(
-    session: AsyncSession, operator_slug: str, email_normalized: str
-) -> User | None:
-    stmt = (
-        select(User)
-        .join(Operator, Operator.id == User.operator_id)
-        .where(Operator.slug == operator_slug, User.email_normalized == email_normalized)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+
+async def login_candidate(
+    db: Reads, operator_slug: str, email_normalized: str
+) -> tuple[str, str | None, bool] | None:
+    """``(user id, password hash, blocked)`` of the user logging in, if there is one. On the
+    read pool: the password check that follows holds no connection of the request's."""
+    rows = await fetch_rows(db, _LOGIN_ROWS, {"slug": operator_slug, "email": email_normalized})
+    if not rows:
+        return None
+    user_id, password_hash, blocked = rows[0]
+    return user_id, password_hash, bool(blocked)
 
 
 async def find_live_token(

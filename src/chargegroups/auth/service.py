@@ -15,7 +15,9 @@ from chargegroups.auth.subject import AuthSubject
 from chargegroups.database import ReadPool, Reads
 from chargegroups.errors import NotFound, Unauthenticated
 from chargegroups.kit.clock import utcnow
-from chargegroups.kit.secrets import hash_token, new_token, verify_password
+from chargegroups.kit.secrets import hash_token, new_token, verify_password_off_loop
+from chargegroups.limits.counters import FailureLimits
+from chargegroups.limits.rules import limit_key
 from chargegroups.models import AccessToken, User
 from chargegroups.models.grant import ACCOUNT_ADMIN, OPERATOR_ADMIN
 from chargegroups.user.rules import normalize_email
@@ -32,14 +34,33 @@ class IssuedToken:
 
 
 async def login(
-    session: AsyncSession, *, operator_slug: str, email: str, password: str, ttl_seconds: int
+    session: AsyncSession,
+    reads: ReadPool,
+    guard: FailureLimits,
+    *,
+    operator_slug: str,
+    email: str,
+    password: str,
+    client_address: str,
+    ttl_seconds: int,
 ) -> IssuedToken:
-    user = await repository.find_user_for_login(session, operator_slug, normalize_email(email))
-    # verify_password runs even without a user, so timing tells nothing either.
-    if not verify_password(password, user.password_hash if user else None) or user is None:
+    """A bearer token for the right password, unless the email or the address is refused.
+
+    While refused after failures (429), even the right password is not looked at: guessing gets
+    slower and slower whoever's the account. The keys are the email as typed and the address,
+    never whether such a user exists, so known and unknown users answer alike.
+    """
+    email_key = limit_key("login", f"{operator_slug}\n{normalize_email(email)}")
+    address_key = limit_key("login-address", client_address)
+    await guard.check(email_key, address_key)
+    candidate = await repository.login_candidate(reads, operator_slug, normalize_email(email))
+    # The hash is checked even without a user, so timing tells nothing either.
+    right = await verify_password_off_loop(password, candidate[1] if candidate else None)
+    if candidate is None or not right or candidate[2]:
+        await guard.failed(email_key, address_key)
         raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
-    if user.blocked:
-        raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
+    await guard.succeeded(email_key)
+    user = await session.get_one(User, candidate[0])
     return await issue_token(
         session, user, kind="login", expires_at=utcnow() + timedelta(seconds=ttl_seconds)
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from chargegroups.errors import InvalidInput
-from chargegroups.kit.rate_limit import SlidingWindowLimiter
+from chargegroups.limits.rules import public_limit_key
 from chargegroups.onboarding import importer, service
 from chargegroups.onboarding.email import Mailer
 from chargegroups.onboarding.schemas import (
@@ -30,7 +30,7 @@ from chargegroups.onboarding.schemas import (
     VerifiedOut,
     VerifyEmailIn,
 )
-from chargegroups.rest.deps import AppSettings, Db, Page, Subject
+from chargegroups.rest.deps import AppSettings, Db, Page, Subject, client_address
 from chargegroups.rest.schemas import PROBLEM_RESPONSES, PageOut, Problem
 
 router = APIRouter(tags=["onboarding"], responses=PROBLEM_RESPONSES)
@@ -40,15 +40,13 @@ def get_mailer(settings: AppSettings) -> Mailer:
     return Mailer.from_settings(settings)
 
 
-def public_rate_limit(request: Request, settings: AppSettings) -> None:
-    """Per client IP, across every public onboarding call (one limiter per application)."""
-    limiter: SlidingWindowLimiter | None = getattr(request.app.state, "public_limiter", None)
-    if limiter is None:
-        limiter = SlidingWindowLimiter(
-            settings.public_rate_limit, settings.public_rate_window_seconds
-        )
-        request.app.state.public_limiter = limiter
-    limiter.check(request.client.host if request.client else "unknown")
+async def public_rate_limit(request: Request, settings: AppSettings) -> None:
+    """Per client address, across every public onboarding call and every process (N2)."""
+    await request.app.state.limits.hit(
+        public_limit_key(client_address(request)),
+        limit=settings.public_rate_limit,
+        window_seconds=settings.public_rate_window_seconds,
+    )
 
 
 MailerDep = Annotated[Mailer, Depends(get_mailer)]

@@ -74,7 +74,10 @@ def status_of(exc: errors.ChargeGroupsError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ChargeGroupsError)
     async def _domain(_: Request, exc: errors.ChargeGroupsError) -> JSONResponse:
-        return problem(status_of(exc), exc.code, exc.title, exc.detail, **exc.extra)
+        response = problem(status_of(exc), exc.code, exc.title, exc.detail, **exc.extra)
+        if (retry_after := exc.extra.get("retry_after")) is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
