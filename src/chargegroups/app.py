@@ -31,10 +31,12 @@ from chargegroups.rate_plan.endpoints import delegation_router
 from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from chargegroups.rest.security_headers import SecurityHeadersMiddleware
 from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
 
 API_PREFIX = "/api/v1"
+DOCS_URL = "/api/docs"
 log = logging.getLogger("chargegroups")
 
 
@@ -84,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Who may charge where, at what price, and who pays.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=DOCS_URL,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -108,6 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ocpp_edge.OcppRoute)
     app.add_middleware(DecisionLane, path=f"{API_PREFIX}/decisions")
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        https=settings.public_url.startswith("https://"),
+        docs_path=DOCS_URL,
+    )
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
