@@ -16,7 +16,7 @@ from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
-from chargegroups.config import Settings, get_settings
+from chargegroups.config import Settings, check_secret_key, get_settings
 from chargegroups.database import create_engine, create_read_pool, create_sessionmaker
 from chargegroups.decision.endpoints import DecisionLane
 from chargegroups.decision.endpoints import router as decision_router
@@ -69,6 +69,7 @@ async def dispose(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    check_secret_key(settings)
     pool = {
         "pool_size": settings.database_pool_size,
         "max_overflow": settings.database_max_overflow,

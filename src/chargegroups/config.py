@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "chargegroups.sqlite3"
+#: Anyone can read it here, so anyone could sign console cookies with it.
+DEVELOPMENT_SECRET_KEY = "dev-only-change-me"  # noqa: S105
+log = logging.getLogger("chargegroups")
 
 
 class Settings(BaseSettings):
@@ -39,8 +43,10 @@ class Settings(BaseSettings):
         "changes made by another process (a second worker, the CLI) within this time.",
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
-        description="Signs console session cookies and CSRF tokens. Set it in production.",
+        default=SecretStr(DEVELOPMENT_SECRET_KEY),
+        description="Signs console session cookies and CSRF tokens. Set it to a long random "
+        "value: with the development default the service refuses to start under an https "
+        "public_url, and warns otherwise.",
     )
     smtp_url: str | None = Field(
         default=None,
@@ -93,6 +99,28 @@ class Settings(BaseSettings):
         ge=1,
         description="The longest refusal after failed logins or handshakes, and how long "
         "failures are remembered.",
+    )
+
+
+class UnsafeSettings(ValueError):
+    """Settings the service refuses to start with."""
+
+
+def check_secret_key(settings: Settings) -> None:
+    """Refuse the development secret key under an https public URL (a real deployment); warn
+    about it otherwise (a developer's machine)."""
+    if settings.secret_key.get_secret_value() != DEVELOPMENT_SECRET_KEY:
+        return
+    if settings.public_url.startswith("https://"):
+        raise UnsafeSettings(
+            "CHARGEGROUPS_SECRET_KEY is the development default, which anyone can read, while "
+            f"CHARGEGROUPS_PUBLIC_URL ({settings.public_url}) is https: set "
+            "CHARGEGROUPS_SECRET_KEY to a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')."
+        )
+    log.warning(
+        "CHARGEGROUPS_SECRET_KEY is the development default: anyone can sign console "
+        "cookies with it. Set it to a long random value before serving anyone but yourself."
     )
 
 

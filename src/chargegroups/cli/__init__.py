@@ -12,7 +12,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups import migrate
-from chargegroups.config import get_settings
+from chargegroups.config import UnsafeSettings, get_settings
 from chargegroups.database import create_engine, create_sessionmaker, unit_of_work
 from chargegroups.errors import ChargeGroupsError
 from chargegroups.operator import service as operator_service
@@ -58,9 +58,14 @@ def serve(
     from chargegroups.app import create_app
 
     settings = get_settings()
+    try:
+        app = create_app(settings)
+    except UnsafeSettings as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
     migrate.upgrade(settings.database_url)
     typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
-    run_server(create_app(settings), host=host, port=port, log_level="info")
+    run_server(app, host=host, port=port, log_level="info")
 
 
 # Young-generation collections every GC_THRESHOLD[0] net allocations instead of 700; see
