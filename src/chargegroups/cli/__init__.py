@@ -143,7 +143,9 @@ app.add_typer(import_app, name="import")
 
 @import_app.command("members")
 def import_members(
-    file: Annotated[typer.FileText, typer.Argument(help="CSV: email,name[,token_uid,valid_until]")],
+    file: Annotated[
+        typer.FileBinaryRead, typer.Argument(help="CSV (UTF-8): email,name[,token_uid,valid_until]")
+    ],
     operator: Annotated[str, typer.Option(help="Slug of the operator.")],
     account: Annotated[str, typer.Option(help="Id or name of the account to import into.")],
 ) -> None:
@@ -151,10 +153,8 @@ def import_members(
     from chargegroups.onboarding.cli import import_members_command
 
     migrate.upgrade(get_settings().database_url)
-    text = file.read()
-    typer.echo(
-        run_service(lambda session: import_members_command(session, operator, account, text))
-    )
+    raw = file.read()
+    typer.echo(run_service(lambda session: import_members_command(session, operator, account, raw)))
 
 
 @app.command("simulate-charger")

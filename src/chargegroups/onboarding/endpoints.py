@@ -8,10 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from chargegroups.errors import InvalidInput
 from chargegroups.limits.rules import public_limit_key
 from chargegroups.onboarding import importer, service
 from chargegroups.onboarding.email import Mailer
+from chargegroups.onboarding.rules import csv_text
 from chargegroups.onboarding.schemas import (
     AcceptInvitationIn,
     ImportedRowOut,
@@ -174,14 +174,7 @@ async def _csv_text(request: Request) -> str:
                 raw = await upload.read() if upload is not None else b""
     else:
         raw = await request.body()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            "The file is not UTF-8 text.",
-            code="import_invalid",
-            errors=[{"line": 1, "field": "file", "reason": "not UTF-8 text"}],
-        ) from None
+    return csv_text(raw)
 
 
 # --- public calls (no bearer token) ------------------------------------------------------

@@ -6,6 +6,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from chargegroups.kit.text import text_problem
+
 T = TypeVar("T")
 
 
@@ -17,9 +19,8 @@ class ApiModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul_characters(cls, value: object) -> object:
-        # PostgreSQL cannot store NUL in text, and no name or email needs one.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
+        if isinstance(value, str) and (problem := text_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
 
