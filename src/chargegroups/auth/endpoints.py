@@ -13,13 +13,13 @@ from chargegroups.auth.schemas import (
     TokenOut,
 )
 from chargegroups.rest.deps import AppSettings, BearerToken, Db, Subject, client_address
-from chargegroups.rest.schemas import PROBLEM_RESPONSES
+from chargegroups.rest.schemas import PROBLEM_RESPONSES, RATE_LIMITED
 from chargegroups.user import profile
 
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 
 
-@router.post("/auth/token", response_model=TokenOut)
+@router.post("/auth/token", response_model=TokenOut, responses=RATE_LIMITED)
 async def issue_token(
     request: Request,
     db: Db,

@@ -31,7 +31,7 @@ from chargegroups.onboarding.schemas import (
     VerifyEmailIn,
 )
 from chargegroups.rest.deps import AppSettings, Db, Page, Subject, client_address
-from chargegroups.rest.schemas import PROBLEM_RESPONSES, PageOut, Problem
+from chargegroups.rest.schemas import PROBLEM_RESPONSES, RATE_LIMITED, PageOut
 
 router = APIRouter(tags=["onboarding"], responses=PROBLEM_RESPONSES)
 
@@ -51,9 +51,6 @@ async def public_rate_limit(request: Request, settings: AppSettings) -> None:
 
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 PUBLIC_LIMIT = [Depends(public_rate_limit)]
-RATE_LIMITED: dict[int | str, dict[str, object]] = {
-    429: {"model": Problem, "content": {"application/problem+json": {}}}
-}
 
 
 @router.get("/outbox", response_model=PageOut[OutboxEmailOut])

@@ -92,7 +92,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = CODE_BY_STATUS.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
+        response = problem(
+            exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail)
+        )
+        response.headers.update(exc.headers or {})  # a 405's Allow, say
+        return response
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -44,7 +44,16 @@ class Problem(BaseModel):
     request_id: str | None = None
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 412, 422)
-}
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` of these statuses, each a problem+json."""
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
+
+
+#: What any route may answer: 400 a body that cannot be parsed, 413 one too large, 503 the
+#: database unavailable, besides the reach, conflict and validation answers.
+PROBLEM_RESPONSES = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+#: Of a route that counts its calls against a limit (``limits``).
+RATE_LIMITED = problem_responses(429)
