@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,17 @@ IMPORT_REQUIRED = ("email", "name")
 MAX_IMPORT_ROWS = 10_000
 MAX_NAME = 200
 MAX_UID = 64
+
+
+# The tokens of the links onboarding mails (invitation, join link, email verification).
+_LINK_TOKEN = re.compile(r"\b(cg_(?:inv|join|ver))_[A-Za-z0-9_-]+")
+
+
+def redact_link_tokens(text: str) -> str:
+    """``text`` with every onboarding link's token blanked out: what an admin reading the
+    outbox sees. The token works only for the addressee (or a join link's holders); the email
+    itself still carries it."""
+    return _LINK_TOKEN.sub(r"\1_[redacted]", text)
 
 
 def email_problem(email: str) -> str | None:
