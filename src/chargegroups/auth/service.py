@@ -19,6 +19,7 @@ from chargegroups.kit.secrets import hash_token, new_token, verify_password_off_
 from chargegroups.limits.counters import FailureLimits
 from chargegroups.limits.rules import limit_key
 from chargegroups.models import AccessToken, User
+from chargegroups.models.access_token import CONSOLE_SESSION
 from chargegroups.models.grant import ACCOUNT_ADMIN, OPERATOR_ADMIN
 from chargegroups.user.rules import normalize_email
 
@@ -43,6 +44,7 @@ async def login(
     password: str,
     client_address: str,
     ttl_seconds: int,
+    kind: str = "login",
 ) -> IssuedToken:
     """A bearer token for the right password, unless the email or the address is refused.
 
@@ -62,7 +64,7 @@ async def login(
     await guard.succeeded(email_key)
     user = await session.get_one(User, candidate[0])
     return await issue_token(
-        session, user, kind="login", expires_at=utcnow() + timedelta(seconds=ttl_seconds)
+        session, user, kind=kind, expires_at=utcnow() + timedelta(seconds=ttl_seconds)
     )
 
 
@@ -74,7 +76,7 @@ async def issue_token(
     expires_at: datetime | None,
     name: str | None = None,
 ) -> IssuedToken:
-    token = new_token({"api": "cg_pat", "console": "cg_cs"}.get(kind, "cg_at"))
+    token = new_token({"api": "cg_pat", CONSOLE_SESSION: "cg_cs"}.get(kind, "cg_at"))
     record = AccessToken(
         operator_id=user.operator_id,
         user_id=user.id,
@@ -88,9 +90,14 @@ async def issue_token(
     return IssuedToken(token=token, record=record)
 
 
-async def authenticate(db: Reads, token: str, cache: CallerCache | None = None) -> AuthSubject:
+async def authenticate(
+    db: Reads, token: str, cache: CallerCache | None = None, *, console: bool = False
+) -> AuthSubject:
+    """The holder of a bearer token or, with ``console``, of a console session's id."""
     token_hash = hash_token(token)
     now = utcnow()
+    if console:
+        return await _read_subject(db, token_hash, now, None, console=True)
     if cache is None:
         return await _read_subject(db, token_hash, now, None)
     if (known := cache.get(token_hash, now)) is not None:
@@ -101,10 +108,12 @@ async def authenticate(db: Reads, token: str, cache: CallerCache | None = None) 
 
 
 async def _read_subject(
-    db: Reads, token_hash: str, now: datetime, cache: CallerCache | None
+    db: Reads, token_hash: str, now: datetime, cache: CallerCache | None, *, console: bool = False
 ) -> AuthSubject:
     read_at = caller_cache.generation()  # before the read: see CallerCache.put
-    rows, expires_at = await repository.live_token_subject_rows(db, token_hash, now)
+    rows, expires_at = await repository.live_token_subject_rows(
+        db, token_hash, now, console=console
+    )
     if not rows or rows[0][3]:  # unknown, expired, revoked, or its user is blocked
         raise Unauthenticated("Missing, expired or revoked credentials.")
     subject = _subject(rows)

@@ -31,6 +31,7 @@ from chargegroups.console.web import (
 from chargegroups.decision import service as decisions
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import PageRequest
+from chargegroups.models.access_token import CONSOLE_SESSION
 from chargegroups.rest.deps import client_address
 from chargegroups.rest.params import CursorParam
 from chargegroups.rest.problems import status_of
@@ -101,6 +102,7 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
                     password=str(form.get("password", "")),
                     client_address=client_address(request),
                     ttl_seconds=CONSOLE_SESSION_SECONDS,
+                    kind=CONSOLE_SESSION,
                 )
         except (errors.Unauthenticated, errors.RateLimited) as exc:
             limited = isinstance(exc, errors.RateLimited)
@@ -112,6 +114,7 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
                 error="Too many attempts; retry later." if limited else LOGIN_FAILED,
             )
         request.session.clear()
+        # The session's id, good for the console only: the cookie is signed, not secret.
         request.session[SESSION_TOKEN_KEY] = user_token.token
         return redirect(request, "/")
 

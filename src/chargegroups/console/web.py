@@ -61,7 +61,7 @@ async def current_subject(request: Request, session: AsyncSession) -> AuthSubjec
     if not isinstance(token, str):
         raise LoginRequired
     try:
-        return await auth_service.authenticate(session, token)
+        return await auth_service.authenticate(session, token, console=True)
     except errors.Unauthenticated:
         request.session.pop(SESSION_TOKEN_KEY, None)
         raise LoginRequired from None
