@@ -18,7 +18,7 @@ from chargegroups.auth.caller_cache import CallerCache
 from chargegroups.auth.endpoints import router as auth_router
 from chargegroups.billing.endpoints import router as billing_router
 from chargegroups.charger.endpoints import router as charger_router
-from chargegroups.config import Settings, get_settings
+from chargegroups.config import Settings, check_secret_key, get_settings
 from chargegroups.database import (
     create_engine,
     create_read_pool,
@@ -30,6 +30,7 @@ from chargegroups.decision.endpoints import router as decision_router
 from chargegroups.group.endpoints import router as group_router
 from chargegroups.health.endpoints import router as health_router
 from chargegroups.kit import metrics
+from chargegroups.limits.counters import FailureLimits, Limits
 from chargegroups.news import ChangeListener
 from chargegroups.ocpp import edge as ocpp_edge
 from chargegroups.ocpp.endpoints import router as ocpp_connection_router
@@ -40,11 +41,14 @@ from chargegroups.rate_plan.endpoints import delegation_router
 from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from chargegroups.rest.security_headers import SecurityHeadersMiddleware
 from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
 
 API_PREFIX = "/api/v1"
 DECISIONS_PATH = f"{API_PREFIX}/decisions"
+DOCS_URL = "/api/docs"
+REDOC_URL = "/api/redoc"
 log = logging.getLogger("chargegroups")
 
 
@@ -77,6 +81,7 @@ async def dispose(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    check_secret_key(settings)
     pool = {
         "pool_size": settings.database_pool_size,
         "max_overflow": settings.database_max_overflow,
@@ -104,8 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=version("chargegroups"),
         summary="Who may charge where, at what price, and who pays.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
+        docs_url=DOCS_URL,
+        redoc_url=REDOC_URL,
         static_url="/api/docs/static",
         lifespan=lifespan,
     )
@@ -123,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else ChangeListener(settings.database_url, node_id=settings.node_id)
     )
     app.state.migration_heads = migrate.heads()
+    app.state.limits = Limits(app.state.sessionmaker)
+    app.state.failure_limits = FailureLimits.from_settings(app.state.limits, settings)
     problems.install(app)
     for feature_router in FEATURE_ROUTERS:
         app.include_router(feature_router, prefix=API_PREFIX)
@@ -136,6 +143,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DecisionLane, path=DECISIONS_PATH)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(metrics.RequestMetrics, lanes=(DECISIONS_PATH,))
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        https=settings.public_url.startswith("https://"),
+        docs_paths=(DOCS_URL, REDOC_URL),
+    )
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from functools import lru_cache
@@ -15,6 +16,9 @@ from chargegroups.kit.logs import LogFormat
 from chargegroups.models.node import NODE_ID_MAX
 
 DEFAULT_SQLITE_PATH = Path("var") / "chargegroups.sqlite3"
+#: Anyone can read it here, so anyone could sign console cookies with it.
+DEVELOPMENT_SECRET_KEY = "dev-only-change-me"  # noqa: S105
+log = logging.getLogger("chargegroups")
 
 
 class Settings(BaseSettings):
@@ -45,8 +49,10 @@ class Settings(BaseSettings):
         "on PostgreSQL, changes made by another process as soon as its news arrives (N1).",
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"),
-        description="Signs console session cookies and CSRF tokens. Set it in production.",
+        default=SecretStr(DEVELOPMENT_SECRET_KEY),
+        description="Signs console session cookies and CSRF tokens. Set it to a long random "
+        "value: with the development default the service refuses to start under an https "
+        "public_url, and warns otherwise.",
     )
     smtp_url: str | None = Field(
         default=None,
@@ -92,7 +98,27 @@ class Settings(BaseSettings):
     public_rate_window_seconds: int = Field(
         default=60,
         ge=1,
-        description="Length of the sliding window of public_rate_limit.",
+        description="Length of the window of public_rate_limit (counted for the whole "
+        "deployment, in the database).",
+    )
+    auth_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins per email (and failed charger handshakes per charge point "
+        "id) within auth_lockout_seconds before each further one refuses it for twice as long "
+        "(1 s, 2 s, 4 s, ... up to auth_lockout_seconds), even with the right password.",
+    )
+    auth_free_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="The same as auth_free_failures, per client address (many users may share "
+        "one).",
+    )
+    auth_lockout_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="The longest refusal after failed logins or handshakes, and how long "
+        "failures are remembered.",
     )
     node_id: str = Field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
@@ -106,6 +132,28 @@ class Settings(BaseSettings):
         gt=0,
         description="On SIGTERM, how long serve waits for chargers' last messages and "
         "in-flight requests before it exits.",
+    )
+
+
+class UnsafeSettings(ValueError):
+    """Settings the service refuses to start with."""
+
+
+def check_secret_key(settings: Settings) -> None:
+    """Refuse the development secret key under an https public URL (a real deployment); warn
+    about it otherwise (a developer's machine)."""
+    if settings.secret_key.get_secret_value() != DEVELOPMENT_SECRET_KEY:
+        return
+    if settings.public_url.startswith("https://"):
+        raise UnsafeSettings(
+            "CHARGEGROUPS_SECRET_KEY is the development default, which anyone can read, while "
+            f"CHARGEGROUPS_PUBLIC_URL ({settings.public_url}) is https: set "
+            "CHARGEGROUPS_SECRET_KEY to a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')."
+        )
+    log.warning(
+        "CHARGEGROUPS_SECRET_KEY is the development default: anyone can sign console "
+        "cookies with it. Set it to a long random value before serving anyone but yourself."
     )
 
 

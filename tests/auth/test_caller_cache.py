@@ -150,9 +150,9 @@ async def test_requests_missing_together_read_the_caller_once_on_the_read_pool(
     reads = []
     real = repository.live_token_subject_rows
 
-    async def counted(*args):  # type: ignore[no-untyped-def]
+    async def counted(*args, **options):  # type: ignore[no-untyped-def]
         reads.append(args)
-        return await real(*args)
+        return await real(*args, **options)
 
     monkeypatch.setattr(repository, "live_token_subject_rows", counted)
     pool, cache = shared_app.state.read_pool, CallerCache(2)

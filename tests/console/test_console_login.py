@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import json
 import re
+from base64 import b64decode, b64encode
 
 import httpx
+from itsdangerous import TimestampSigner
 
-from tests.fixtures.factories import PASSWORD, make_operator
+from chargegroups.console.web import SESSION_TOKEN_KEY
+from tests.console.helpers import console_login
+from tests.fixtures.factories import PASSWORD, bearer, make_operator
 
 
 def csrf_of(page: str) -> str:
@@ -69,3 +74,24 @@ async def test_console_pages_need_a_login(client) -> None:
     response = await client.get("/console/")
     assert response.status_code == 303
     assert response.headers["location"].endswith("/console/login")
+
+
+async def test_the_session_cookie_holds_a_console_session_not_a_bearer_token(uow, client) -> None:
+    """The cookie is signed, not secret: what it holds opens the console and nothing else,
+    and a bearer token in a cookie (signed with the real key) opens no console session."""
+    async with uow() as s:
+        world = await make_operator(s)
+        bearer_token = (await bearer(s, world.admin))["Authorization"].removeprefix("Bearer ")
+    await console_login(client, world.operator, world.admin)
+    cookie = client.cookies["chargegroups_session"]
+    held = json.loads(b64decode(cookie.split(".")[0]))[SESSION_TOKEN_KEY]
+    assert held.startswith("cg_cs_")
+    as_bearer = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {held}"})
+    assert as_bearer.status_code == 401
+
+    signed = TimestampSigner("test-secret").sign(
+        b64encode(json.dumps({SESSION_TOKEN_KEY: bearer_token}).encode())
+    )
+    client.cookies.set("chargegroups_session", signed.decode())
+    page = await client.get("/console/")
+    assert page.status_code in (302, 303, 307)

@@ -135,19 +135,45 @@ async def test_another_operators_user_is_not_found(uow, client) -> None:
     assert response.status_code == 404
 
 
-async def test_an_account_admin_asks_about_any_token_at_its_accounts_chargers(uow, client) -> None:
+async def test_an_account_admin_learns_nothing_of_another_accounts_driver_at_its_charger(
+    uow, client
+) -> None:
+    """Reach applies to what the answer holds: a token of a driver outside the admin's accounts
+    answers exactly as an unknown token does (404), so neither the holder, its groups nor
+    whether the token exists leak."""
     async with uow() as s:
         world = await make_operator(s)
         account = await make_account(s, world.operator)
+        other = await make_account(s, world.operator)
         admin = await make_user(s, world.operator, account, admin_of=(account,))
-        stranger = await make_user(s, world.operator, world.default_account)
+        stranger = await make_user(s, world.operator, other)
         token = await make_driver_token(s, stranger)
+        theirs = await make_group(s, world.operator, account=other, name="Their fleet")
+        await add_member(s, theirs, stranger)
         charger = await make_charger(s, world.operator, account=account)
+        await link_scope(s, charger, theirs)
         headers = await bearer(s, admin)
-    response = await client.post(
+    known = await client.post(
         URL, json={"charger_id": charger.id, "token_uid": token.uid}, headers=headers
     )
-    assert response.status_code == 200 and response.json()["user_id"] == stranger.id
+    unknown = await client.post(
+        URL, json={"charger_id": charger.id, "token_uid": "NO-SUCH-TOKEN"}, headers=headers
+    )
+    assert (known.status_code, unknown.status_code) == (404, 404)
+    assert {**known.json(), "request_id": None} == {**unknown.json(), "request_id": None}
+    assert stranger.id not in known.text and theirs.id not in known.text
+    assert "Their fleet" not in known.text
+
+
+async def test_an_operator_admin_still_hears_that_a_token_is_unknown(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        charger = await make_charger(s, world.operator)
+        headers = await bearer(s, world.admin)
+    response = await client.post(
+        URL, json={"charger_id": charger.id, "token_uid": "NO-SUCH-TOKEN"}, headers=headers
+    )
+    assert response.status_code == 200 and response.json()["status"] == "Invalid"
 
 
 async def test_an_account_admin_asks_about_its_drivers_at_any_charger(uow, client) -> None:

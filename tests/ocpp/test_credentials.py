@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from chargegroups.kit.secrets import hash_password
+from chargegroups.limits.counters import FailureLimits, Limits
 from chargegroups.models import Charger
 from chargegroups.ocpp.credentials import ChargerCredentials
 
 SECRET = "charger-secret"
+ADDRESS = "10.0.0.1"
 SECRET_HASH = hash_password(SECRET)
 
 
 def charger(charger_id: str = "c1", password_hash: str = SECRET_HASH) -> Charger:
     return Charger(id=charger_id, charge_point_id="CP-1", password_hash=password_hash)
+
+
+@pytest.fixture
+def guard(sessionmaker, settings) -> FailureLimits:
+    return FailureLimits.from_settings(Limits(sessionmaker), settings)
 
 
 class Rows:
@@ -58,18 +67,18 @@ async def test_after_the_trust_period_the_row_is_read_again() -> None:
     assert rows.reads == 2
 
 
-async def test_a_change_drops_the_charger_and_its_accepted_password() -> None:
+async def test_a_change_drops_the_charger_and_its_accepted_password(guard) -> None:
     cache, rows = ChargerCredentials(), Rows(charger())
     known = await cache.find("CP-1", rows.read)
-    assert known is not None and await cache.verify(known, SECRET)
+    assert known is not None and await cache.verify(known, SECRET, guard, ADDRESS)
 
     rows.row = charger(password_hash=hash_password("new-secret"))
     cache.forget(frozenset({"c1"}))
     fresh = await cache.find("CP-1", rows.read)
 
     assert fresh is not None and rows.reads == 2
-    assert not await cache.verify(fresh, SECRET)
-    assert await cache.verify(fresh, "new-secret")
+    assert not await cache.verify(fresh, SECRET, guard, ADDRESS)
+    assert await cache.verify(fresh, "new-secret", guard, ADDRESS)
 
 
 async def test_a_read_that_overlapped_a_change_is_not_kept() -> None:
@@ -87,12 +96,12 @@ async def test_a_read_that_overlapped_a_change_is_not_kept() -> None:
     assert rows.reads == 2
 
 
-async def test_a_wrong_password_is_never_remembered() -> None:
+async def test_a_wrong_password_is_never_taken_for_the_right_one(guard) -> None:
     cache, rows = ChargerCredentials(), Rows(charger())
     known = await cache.find("CP-1", rows.read)
     assert known is not None
 
-    assert not await cache.verify(known, "guess")
+    assert not await cache.verify(known, "guess", guard, ADDRESS)
     assert known.digest is None
-    assert await cache.verify(known, SECRET)
+    assert await cache.verify(known, SECRET, guard, ADDRESS)
     assert known.digest is not None

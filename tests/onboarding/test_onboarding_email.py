@@ -13,8 +13,9 @@ from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
 from chargegroups.onboarding import email
 from chargegroups.onboarding.email import Mailer
+from tests.console.helpers import console_login
 from tests.fixtures.factories import bearer, make_account, make_operator
-from tests.onboarding.helpers import emails_to
+from tests.onboarding.helpers import emails_to, link_token
 
 
 class Inbox:
@@ -159,3 +160,26 @@ async def test_a_rolled_back_change_sends_no_email(uow, smtp_server) -> None:
     assert inbox.messages == []
     async with uow() as s:
         assert await emails_to(s, "x@y.example") == []
+
+
+async def test_the_outbox_shows_no_usable_link_token(uow, client) -> None:
+    """An admin reading the outbox (API or console) cannot accept someone else's invitation;
+    the email itself carries the link."""
+    async with uow() as s:
+        world = await make_operator(s)
+        acme = await make_account(s, world.operator, name="Acme")
+        headers = await bearer(s, world.admin)
+    response = await client.post(
+        f"/api/v1/accounts/{acme.id}/invitations",
+        json={"email": "ana@acme.example"},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    async with uow() as s:
+        token = await link_token(s, "ana@acme.example", "invite")
+    listed = (await client.get("/api/v1/outbox", headers=headers)).json()["items"]
+    assert "cg_inv_[redacted]" in listed[0]["body_text"] and token not in listed[0]["body_text"]
+    await console_login(client, world.operator, world.admin)
+    page = await client.get("/console/outbox")
+    assert page.status_code == 200
+    assert "cg_inv_[redacted]" in page.text and token not in page.text

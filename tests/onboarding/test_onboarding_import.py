@@ -165,3 +165,30 @@ async def test_the_cli_lists_every_bad_line_and_exits_2(cli_env, uow, tmp_path: 
     assert "line 2: email" in result.output and "line 3: name" in result.output
     async with uow() as s:
         assert await user_by_email(s, "b@acme.example") is None
+
+
+async def test_a_nul_or_control_character_in_a_name_is_a_row_error(uow, client) -> None:
+    """SQLite would store a NUL that PostgreSQL refuses: one rule refuses it on both."""
+    world, acme, _, _ = await acme_world(uow)
+    async with uow() as s:
+        headers = await bearer(s, world.admin)
+    response = await client.post(
+        f"/api/v1/accounts/{acme.id}/members/import",
+        content="email,name,token_uid\na@acme.example,A\x00B,\nb@acme.example,B,UID\x07\n",
+        headers={**headers, "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 422, response.text
+    errors = [(e["line"], e["field"]) for e in response.json()["errors"]]
+    assert errors == [(2, "name"), (3, "token_uid")]
+    async with uow() as s:
+        assert await user_by_email(s, "a@acme.example") is None
+
+
+async def test_the_cli_reports_a_file_that_is_not_utf8(cli_env, uow, tmp_path: Path) -> None:
+    world, acme, _, _ = await acme_world(uow)
+    path = tmp_path / "members.csv"
+    path.write_bytes(b"email,name\na@acme.example,\xff\xfe\n")
+    args = ["import", "members", str(path), "--operator", world.operator.slug, "--account", acme.id]
+    result = await asyncio.to_thread(cli_env.invoke, app, args)
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.output and "Traceback" not in result.output

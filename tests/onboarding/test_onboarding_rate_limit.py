@@ -4,53 +4,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
-from chargegroups.errors import RateLimited
-from chargegroups.kit.rate_limit import SlidingWindowLimiter
-from tests.fixtures.clock import FakeClock
-
-
-def test_the_limiter_refuses_the_hit_after_the_limit_within_the_window() -> None:
-    limiter = SlidingWindowLimiter(3, 60, clock=FakeClock())
-    assert [limiter.allow("1.2.3.4") for _ in range(4)] == [True, True, True, False]
-
-
-def test_the_limiter_allows_again_once_old_hits_leave_the_window() -> None:
-    clock = FakeClock()
-    limiter = SlidingWindowLimiter(2, 60, clock=clock)
-    limiter.allow("ip")
-    clock.now += 30
-    limiter.allow("ip")
-    clock.now += 31  # the first hit is now older than the window
-    assert limiter.allow("ip") is True
-    assert limiter.allow("ip") is False
-
-
-def test_the_limiter_counts_each_client_separately() -> None:
-    limiter = SlidingWindowLimiter(1, 60, clock=FakeClock())
-    assert limiter.allow("a") and limiter.allow("b")
-    with pytest.raises(RateLimited):
-        limiter.check("a")
-
-
-@given(
-    limit=st.integers(1, 5),
-    gaps=st.lists(st.floats(0, 30, allow_nan=False), min_size=1, max_size=40),
-)
-def test_no_window_ever_holds_more_allowed_hits_than_the_limit(limit, gaps) -> None:
-    clock = FakeClock()
-    limiter = SlidingWindowLimiter(limit, 60, clock=clock)
-    allowed: list[float] = []
-    for gap in gaps:
-        clock.now += gap
-        if limiter.allow("ip"):
-            allowed.append(clock.now)
-    for start in allowed:
-        assert sum(1 for t in allowed if start <= t < start + 60) <= limit
 
 
 @pytest.fixture
@@ -81,3 +37,22 @@ async def test_the_limit_spans_every_public_call(strict_client, engine) -> None:
         json={"operator": "op", "email": "a@b.example", "password": "x" * 8, "name": "A"},
     )
     assert response.status_code == 429
+
+
+async def test_the_limit_counts_for_every_process_of_the_deployment(app_settings, engine) -> None:
+    """Two applications on one database (two workers, two nodes) share one count (N2)."""
+    limited = app_settings.model_copy(update={"public_rate_limit": 2})
+    apps = [create_app(limited), create_app(limited)]
+    try:
+        answers = []
+        for n in range(3):
+            transport = httpx.ASGITransport(app=apps[n % 2], client=("10.99.0.1", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                answers.append(
+                    await http.post("/api/v1/verify-email", json={"token": f"cg_ver_{n}"})
+                )
+    finally:
+        for app in apps:
+            await dispose(app)
+    assert [a.status_code for a in answers] == [404, 404, 429]
+    assert int(answers[2].headers["Retry-After"]) >= 1

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from chargegroups.audit import service
 from chargegroups.audit.schemas import AuditEventOut
+from chargegroups.kit.instants import Instant
 from chargegroups.rest.deps import Db, Page, Subject
 from chargegroups.rest.schemas import PROBLEM_RESPONSES, PageOut
 
@@ -21,7 +21,7 @@ async def list_audit_events(
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: Annotated[str | None, Query(max_length=36)] = None,
-    since: AwareDatetime | None = None,
+    since: Instant | None = None,
 ) -> PageOut[AuditEventOut]:
     """The audit trail within the caller's reach, newest first, filtered by target, actor or
     time."""

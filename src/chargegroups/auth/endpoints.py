@@ -14,8 +14,8 @@ from chargegroups.auth.schemas import (
     TokenOut,
 )
 from chargegroups.errors import UnsupportedMediaType
-from chargegroups.rest.deps import AppSettings, BearerToken, Db, Subject
-from chargegroups.rest.schemas import PROBLEM_RESPONSES
+from chargegroups.rest.deps import AppSettings, BearerToken, Db, Subject, client_address
+from chargegroups.rest.schemas import PROBLEM_RESPONSES, RATE_LIMITED
 from chargegroups.user import profile
 
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
@@ -40,9 +40,10 @@ async def form_fields_only(request: Request) -> None:
     "/auth/token",
     response_model=TokenOut,
     dependencies=[Depends(form_fields_only)],
-    responses={415: PROBLEM_RESPONSES[422]},
+    responses={415: PROBLEM_RESPONSES[422], **RATE_LIMITED},
 )
 async def issue_token(
+    request: Request,
     db: Db,
     settings: AppSettings,
     username: Annotated[str, Form(max_length=320)],
@@ -54,9 +55,12 @@ async def issue_token(
     the API. A JSON body is refused with 415 `unsupported_media_type`."""
     issued = await service.login(
         db,
+        request.app.state.read_pool,
+        request.app.state.failure_limits,
         operator_slug=operator,
         email=username,
         password=password,
+        client_address=client_address(request),
         ttl_seconds=settings.access_token_ttl_seconds,
     )
     return TokenOut(access_token=issued.token, expires_in=settings.access_token_ttl_seconds)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from chargegroups.kit.instants import Instant
 from chargegroups.onboarding.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from chargegroups.rest.schemas import ApiModel, OutModel
 
@@ -21,7 +22,7 @@ class TokenOut(OutModel):
 
 class ApiTokenIn(ApiModel):
     name: str = Field(min_length=1, max_length=200)
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class ApiTokenOut(OutModel):

@@ -15,8 +15,11 @@ from chargegroups.auth.subject import AuthSubject
 from chargegroups.database import ReadPool, Reads
 from chargegroups.errors import NotFound, NotPermitted, Unauthenticated
 from chargegroups.kit.clock import utcnow
-from chargegroups.kit.secrets import hash_password, hash_token, new_token, verify_password
+from chargegroups.kit.secrets import hash_password, hash_token, new_token, verify_password_off_loop
+from chargegroups.limits.counters import FailureLimits
+from chargegroups.limits.rules import limit_key
 from chargegroups.models import AccessToken, User
+from chargegroups.models.access_token import CONSOLE_SESSION
 from chargegroups.models.grant import ACCOUNT_ADMIN, OPERATOR_ADMIN
 from chargegroups.user.rules import normalize_email
 
@@ -32,16 +35,36 @@ class IssuedToken:
 
 
 async def login(
-    session: AsyncSession, *, operator_slug: str, email: str, password: str, ttl_seconds: int
+    session: AsyncSession,
+    reads: ReadPool,
+    guard: FailureLimits,
+    *,
+    operator_slug: str,
+    email: str,
+    password: str,
+    client_address: str,
+    ttl_seconds: int,
+    kind: str = "login",
 ) -> IssuedToken:
-    user = await repository.find_user_for_login(session, operator_slug, normalize_email(email))
-    # verify_password runs even without a user, so timing tells nothing either.
-    if not verify_password(password, user.password_hash if user else None) or user is None:
+    """A bearer token for the right password, unless the email or the address is refused.
+
+    While refused after failures (429), even the right password is not looked at: guessing gets
+    slower and slower whoever's the account. The keys are the email as typed and the address,
+    never whether such a user exists, so known and unknown users answer alike.
+    """
+    email_key = limit_key("login", f"{operator_slug}\n{normalize_email(email)}")
+    address_key = limit_key("login-address", client_address)
+    await guard.check(email_key, address_key)
+    candidate = await repository.login_candidate(reads, operator_slug, normalize_email(email))
+    # The hash is checked even without a user, so timing tells nothing either.
+    right = await verify_password_off_loop(password, candidate[1] if candidate else None)
+    if candidate is None or not right or candidate[2]:
+        await guard.failed(email_key, address_key)
         raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
-    if user.blocked:
-        raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
+    await guard.succeeded(email_key)
+    user = await session.get_one(User, candidate[0])
     return await issue_token(
-        session, user, kind="login", expires_at=utcnow() + timedelta(seconds=ttl_seconds)
+        session, user, kind=kind, expires_at=utcnow() + timedelta(seconds=ttl_seconds)
     )
 
 
@@ -53,7 +76,7 @@ async def issue_token(
     expires_at: datetime | None,
     name: str | None = None,
 ) -> IssuedToken:
-    token = new_token({"api": "cg_pat", "console": "cg_cs"}.get(kind, "cg_at"))
+    token = new_token({"api": "cg_pat", CONSOLE_SESSION: "cg_cs"}.get(kind, "cg_at"))
     record = AccessToken(
         operator_id=user.operator_id,
         user_id=user.id,
@@ -67,9 +90,14 @@ async def issue_token(
     return IssuedToken(token=token, record=record)
 
 
-async def authenticate(db: Reads, token: str, cache: CallerCache | None = None) -> AuthSubject:
+async def authenticate(
+    db: Reads, token: str, cache: CallerCache | None = None, *, console: bool = False
+) -> AuthSubject:
+    """The holder of a bearer token or, with ``console``, of a console session's id."""
     token_hash = hash_token(token)
     now = utcnow()
+    if console:
+        return await _read_subject(db, token_hash, now, None, console=True)
     if cache is None:
         return await _read_subject(db, token_hash, now, None)
     if (known := cache.get(token_hash, now)) is not None:
@@ -80,10 +108,12 @@ async def authenticate(db: Reads, token: str, cache: CallerCache | None = None) 
 
 
 async def _read_subject(
-    db: Reads, token_hash: str, now: datetime, cache: CallerCache | None
+    db: Reads, token_hash: str, now: datetime, cache: CallerCache | None, *, console: bool = False
 ) -> AuthSubject:
     read_at = caller_cache.generation()  # before the read: see CallerCache.put
-    rows, expires_at = await repository.live_token_subject_rows(db, token_hash, now)
+    rows, expires_at = await repository.live_token_subject_rows(
+        db, token_hash, now, console=console
+    )
     if not rows or rows[0][3]:  # unknown, expired, revoked, or its user is blocked
         raise Unauthenticated("Missing, expired or revoked credentials.")
     subject = _subject(rows)
@@ -172,7 +202,7 @@ async def change_password(
     user = await session.get(User, subject.user_id)
     if user is None:
         raise NotFound("No such user.")
-    if not verify_password(current_password, user.password_hash):
+    if not await verify_password_off_loop(current_password, user.password_hash):
         raise NotPermitted("The current password is not right.", code="wrong_password")
     user.password_hash = hash_password(new_password)
     kept = hash_token(keep_token) if keep_token is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging.config
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chargegroups import migrate
 from chargegroups import news as _news  # noqa: F401 (commits here are announced to every node)
 from chargegroups.cli import workers as workers_module
-from chargegroups.config import Settings, get_settings
+from chargegroups.config import Settings, UnsafeSettings, check_secret_key, get_settings
 from chargegroups.database import create_engine, create_sessionmaker, is_sqlite, unit_of_work
 from chargegroups.errors import ChargeGroupsError
 from chargegroups.kit.logs import logging_config
@@ -86,14 +87,20 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=2)
-    migrate.upgrade(settings.database_url)
-    typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
     options: dict[str, Any] = {
         "log_level": settings.log_level.lower(),
         "log_config": logging_config(settings.log_format, settings.log_level),
         "proxy_headers": proxy_headers,
         "forwarded_allow_ips": forwarded_allow_ips,
     }
+    logging.config.dictConfig(options["log_config"])  # for what is said before uvicorn runs
+    try:
+        check_secret_key(settings)
+    except UnsafeSettings as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    migrate.upgrade(settings.database_url)
+    typer.echo(f"chargegroups on http://{host}:{port}  (console /console, API docs /api/docs)")
     if workers == 1:
         from chargegroups.app import create_app
 
@@ -239,7 +246,9 @@ app.add_typer(import_app, name="import")
 
 @import_app.command("members")
 def import_members(
-    file: Annotated[typer.FileText, typer.Argument(help="CSV: email,name[,token_uid,valid_until]")],
+    file: Annotated[
+        typer.FileBinaryRead, typer.Argument(help="CSV (UTF-8): email,name[,token_uid,valid_until]")
+    ],
     operator: Annotated[str, typer.Option(help="Slug of the operator.")],
     account: Annotated[str, typer.Option(help="Id or name of the account to import into.")],
 ) -> None:
@@ -247,10 +256,8 @@ def import_members(
     from chargegroups.onboarding.cli import import_members_command
 
     migrate.upgrade(get_settings().database_url)
-    text = file.read()
-    typer.echo(
-        run_service(lambda session: import_members_command(session, operator, account, text))
-    )
+    raw = file.read()
+    typer.echo(run_service(lambda session: import_members_command(session, operator, account, raw)))
 
 
 @app.command("simulate-charger")

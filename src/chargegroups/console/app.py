@@ -31,6 +31,8 @@ from chargegroups.console.web import (
 from chargegroups.decision import service as decisions
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import PageRequest
+from chargegroups.models.access_token import CONSOLE_SESSION
+from chargegroups.rest.deps import client_address
 from chargegroups.rest.params import CursorParam
 from chargegroups.rest.problems import status_of
 from chargegroups.user import service as users
@@ -38,6 +40,7 @@ from chargegroups.user import service as users
 __all__ = ["create_console"]
 
 CONSOLE_SESSION_SECONDS = 12 * 3600
+LOGIN_FAILED = "Wrong operator, email or password."
 ERROR_TITLES = {403: "Not permitted", 404: "Not found", 405: "Not allowed", 409: "Conflict"}
 
 
@@ -92,20 +95,26 @@ def create_console(settings: Settings, sessionmaker: async_sessionmaker[AsyncSes
             async with console_db(request) as session:
                 user_token = await auth_service.login(
                     session,
+                    request.app.state.read_pool,
+                    request.app.state.failure_limits,
                     operator_slug=values["operator"],
                     email=values["email"],
                     password=str(form.get("password", "")),
+                    client_address=client_address(request),
                     ttl_seconds=CONSOLE_SESSION_SECONDS,
+                    kind=CONSOLE_SESSION,
                 )
-        except errors.Unauthenticated:
+        except (errors.Unauthenticated, errors.RateLimited) as exc:
+            limited = isinstance(exc, errors.RateLimited)
             return render(
                 request,
                 "login.html",
-                401,
+                429 if limited else 401,
                 form=FormState(values=values),
-                error="Wrong operator, email or password.",
+                error="Too many attempts; retry later." if limited else LOGIN_FAILED,
             )
         request.session.clear()
+        # The session's id, good for the console only: the cookie is signed, not secret.
         request.session[SESSION_TOKEN_KEY] = user_token.token
         return redirect(request, "/")
 

@@ -12,10 +12,11 @@ from chargegroups import errors
 from chargegroups.config import Settings
 from chargegroups.console.csrf import FIELD, check_csrf
 from chargegroups.console.web import console_db, render
-from chargegroups.kit.rate_limit import SlidingWindowLimiter
+from chargegroups.limits.rules import public_limit_key
 from chargegroups.onboarding import service
 from chargegroups.onboarding.email import Mailer
 from chargegroups.onboarding.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from chargegroups.rest.deps import client_address
 from chargegroups.rest.problems import status_of
 
 FORM_FIELDS = ("operator", "email", "name")
@@ -23,13 +24,16 @@ FORM_FIELDS = ("operator", "email", "name")
 
 def register_public_pages(console: FastAPI, settings: Settings) -> None:
     mailer = Mailer.from_settings(settings)
-    limiter = SlidingWindowLimiter(settings.public_rate_limit, settings.public_rate_window_seconds)
 
     async def submitted(request: Request) -> dict[str, str]:
         """The checked form: CSRF first, then the client's rate limit."""
         form = await request.form()
         check_csrf(request, form.get(FIELD))
-        limiter.check(request.client.host if request.client else "unknown")
+        await request.app.state.limits.hit(
+            public_limit_key(client_address(request)),
+            limit=settings.public_rate_limit,
+            window_seconds=settings.public_rate_window_seconds,
+        )
         return {key: str(value) for key, value in form.items() if isinstance(value, str)}
 
     async def attempt(

@@ -23,6 +23,7 @@ from chargegroups.auth.subject import AuthSubject
 from chargegroups.console.csrf import FIELD, check_csrf, csrf_token
 from chargegroups.kit.money import format_amount
 from chargegroups.onboarding.email import Mailer
+from chargegroups.onboarding.rules import redact_link_tokens
 from chargegroups.rest.deps import get_db
 from chargegroups.user import profile
 
@@ -34,6 +35,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["money"] = lambda amount, currency: (
     f"{format_amount(amount, currency)} {currency}"
 )
+templates.env.filters["redact_link_tokens"] = redact_link_tokens
 templates.env.filters["kwh"] = lambda value: f"{value.quantize(Decimal('0.01')):f}"
 
 # Errors a form shows next to its fields; every other error renders the error page.
@@ -59,7 +61,7 @@ async def current_subject(request: Request, session: AsyncSession) -> AuthSubjec
     if not isinstance(token, str):
         raise LoginRequired
     try:
-        return await auth_service.authenticate(session, token)
+        return await auth_service.authenticate(session, token, console=True)
     except errors.Unauthenticated:
         request.session.pop(SESSION_TOKEN_KEY, None)
         raise LoginRequired from None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from pydantic_core import to_json
 from sqlalchemy.exc import OperationalError
@@ -37,9 +38,14 @@ async def answer(asked: DecisionRequest, reads: ReadPool, subject: AuthSubject) 
 
 
 @router.post("", response_model=DecisionOut, openapi_extra=BEARER_SECURITY)
-async def post_decision(body: DecisionRequest, request: Request) -> Response:
+async def post_decision(
+    caller: Annotated[tuple[ReadPool, AuthSubject], Depends(authenticated_reads)],
+    body: DecisionRequest,
+) -> Response:
     """May this driver charge at this charger, at what discount, and who pays, and why (D1-D9)."""
-    reads, subject = await authenticated_reads(request)
+    # The caller is a dependency: FastAPI runs it before validating the body, so a request
+    # without credentials is a 401 whatever its body.
+    reads, subject = caller
     return Response(await answer(body, reads, subject), media_type="application/json")
 
 

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from chargegroups.decision.loader import NO_RATE_PLAN
 from chargegroups.decision.rules import Decision, decision_to_dict, explain
+from chargegroups.kit.instants import Instant
 from chargegroups.rest.schemas import ApiModel
 
 
@@ -16,7 +17,7 @@ class DecisionRequest(ApiModel):
     charge_point_id: str | None = Field(default=None, min_length=1, max_length=48)
     token_uid: str | None = Field(default=None, min_length=1, max_length=64)
     user_id: str | None = Field(default=None, min_length=1, max_length=36)
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Self:

@@ -89,9 +89,12 @@ async def decide_for_caller(
 ) -> Decision:
     """``POST /decisions``: the decision, if the caller may ask it (R3: otherwise 404).
 
-    Operator admins ask anything of their operator. Account admins ask about the chargers their
-    accounts own (any token or user) and about their accounts' drivers at any charger (to answer
-    "why can't my driver charge there?"). A driver asks only about itself, at any charger.
+    Operator admins ask anything of their operator; for them an unknown token is ``Invalid``
+    (D1). Everyone else asks only about drivers in reach, at any charger of the operator: an
+    account admin about its accounts' drivers (to answer "why can't my driver charge there?"),
+    a driver about itself. Reach applies to what the answer holds (the holder, its groups, its
+    payer), so a token of a driver outside it, even at the admin's own charger, answers exactly
+    as an unknown token does: the same 404, and the endpoint tells no one which tokens exist.
 
     The facts are loaded first, in the decision's one round trip, and the reach is checked on
     them before anything is answered; every refusal is the same 404.
@@ -104,11 +107,13 @@ async def decide_for_caller(
         facts = await loader.load_for_user(db, charger=key, user_id=user_id, at=at)
     facts = _found(facts)
     holder = facts.user  # the token's holder, or the user asked about; None if unknown
-    if user_id is not None and holder is None:
-        raise NotFound(_OUT_OF_REACH)
-    if not subject.manages_account(facts.charger.owning_account_id) and (
-        holder is None
-        or not (holder.id == subject.user_id or holder.account_id in subject.admin_account_ids)
+    if holder is None:
+        if user_id is not None or not subject.is_operator_admin:
+            raise NotFound(_OUT_OF_REACH)
+    elif not (
+        subject.is_operator_admin
+        or holder.id == subject.user_id
+        or holder.account_id in subject.admin_account_ids
     ):
         raise NotFound(_OUT_OF_REACH)
     return _counted(decide(facts))

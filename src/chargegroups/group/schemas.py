@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from chargegroups.group.service import MAX_BULK, NAME_MAX, GroupView, MembersAdded, MemberView
+from chargegroups.kit.instants import Instant
 from chargegroups.rest.schemas import ApiModel
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
@@ -86,7 +87,7 @@ class GroupOut(BaseModel):
 
 class MembersIn(ApiModel):
     user_ids: list[Id] = Field(min_length=1, max_length=MAX_BULK)
-    valid_until: AwareDatetime | None = None
+    valid_until: Instant | None = None
 
 
 class MembersAddedOut(BaseModel):

@@ -10,6 +10,7 @@ from chargegroups.models.driver_token import DriverToken
 from chargegroups.models.grant import Grant
 from chargegroups.models.group import UserGroup
 from chargegroups.models.idempotency_key import IdempotencyKey
+from chargegroups.models.limit_counter import LimitCounter
 from chargegroups.models.membership import GroupMembership
 from chargegroups.models.node import ChargerConnection, Node
 from chargegroups.models.onboarding import EmailVerification, Invitation, JoinLink, OutboxEmail
@@ -44,6 +45,7 @@ __all__ = [
     "IdempotencyKey",
     "Invitation",
     "JoinLink",
+    "LimitCounter",
     "Node",
     "Operator",
     "OutboxEmail",

@@ -7,6 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from chargegroups.models.base import Base, IdStr, UTCDateTime, created_at_column, id_column
 
+#: The kind of a console session: its id (in the signed cookie) authenticates only the console.
+CONSOLE_SESSION = "console"
+
 
 class AccessToken(Base):
     """A bearer credential, stored as a SHA-256 hash: login tokens, API tokens, console sessions."""

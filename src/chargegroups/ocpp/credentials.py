@@ -10,14 +10,18 @@ Any committed change to a charger row drops its entry (``kit.after_commit.watch_
 password or charge_point_id applies at the very next handshake, also when another process
 committed it (``news.py``); a read that overlapped such a change is not kept.
 ``TRUST_SECONDS`` bounds how long a change made outside the application (raw SQL) can go
-unseen. Unknown chargers and failed passwords are never remembered:
-guessing stays argon2-slow, and a charger added later is found at once. Nothing is written
-anywhere.
+unseen. Unknown chargers are never remembered: a charger added later is found at once.
+
+Guessing is limited for the whole deployment (N2, ``limits``): failures count per
+charge_point_id and per client address in the database, and after a few each further one
+refuses the handshake for longer (429) without looking at the password, unless it is the one
+this process accepted before (so a guesser cannot lock a connected charger out of a process
+that knows it). A wrong password is remembered on the entry too (its keyed hash): repeating it
+costs no argon2 until the entry is read again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -27,10 +31,12 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chargegroups.kit.after_commit import watch_rows
-from chargegroups.kit.secrets import verify_password
+from chargegroups.kit.secrets import verify_password_off_loop
+from chargegroups.limits.counters import FailureLimits
+from chargegroups.limits.rules import limit_key
 from chargegroups.models import Charger
 
 
@@ -50,6 +56,8 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 TRUST_SECONDS = 60.0
+#: Wrong passwords remembered per charger entry (a bound on memory; more still cost argon2).
+MAX_REFUSED_REMEMBERED = 16
 
 #: What a handshake relies on: a change to any of these (or the row's deletion) drops the charger
 #: from memory. Its last contact, written every few seconds, does not; everything else a
@@ -64,6 +72,7 @@ class KnownCharger:
     charger: Charger
     read_at: float  # time.monotonic()
     digest: bytes | None = None  # keyed hash of the password argon2 accepted for the row's hash
+    refused: set[bytes] = field(default_factory=set)  # keyed hashes of passwords argon2 refused
 
 
 class ChargerCredentials:
@@ -102,14 +111,31 @@ class ChargerCredentials:
                 self._charge_point_ids[charger.id] = charge_point_id
         return fresh
 
-    async def verify(self, known: KnownCharger, password: str) -> bool:
-        """Is ``password`` the charger's? argon2 only for a password not accepted before."""
+    async def verify(
+        self, known: KnownCharger, password: str, guard: FailureLimits, client_address: str
+    ) -> bool:
+        """Is ``password`` the charger's? argon2 only for a password not checked before.
+
+        :class:`~chargegroups.errors.RateLimited` while the charge_point_id or the address is
+        refused after failures, unless it is the password accepted before.
+        """
         digest = self._digest(password)
         if known.digest is not None and hmac.compare_digest(known.digest, digest):
             return True
-        # argon2 off the event loop: other chargers keep being served meanwhile.
-        if not await asyncio.to_thread(verify_password, password, known.charger.password_hash):
+        keys = (
+            limit_key("handshake", known.charger.charge_point_id),
+            limit_key("handshake-address", client_address),
+        )
+        await guard.check(*keys)
+        right = digest not in known.refused and await verify_password_off_loop(
+            password, known.charger.password_hash
+        )
+        if not right:
+            if len(known.refused) < MAX_REFUSED_REMEMBERED:
+                known.refused.add(digest)
+            await guard.failed(*keys)
             return False
+        await guard.succeeded(keys[0])
         # Kept on the entry it was checked against: if a change dropped it meanwhile, the digest
         # goes with it.
         known.digest = digest

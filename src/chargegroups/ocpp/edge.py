@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chargegroups.charger import connections, revocation
 from chargegroups.database import unit_of_work
+from chargegroups.errors import RateLimited
 from chargegroups.kit import metrics
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
@@ -248,7 +249,15 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         await _refuse(websocket, 404)
         return
     # Verified after the read's session ended: a slow argon2 never holds a database connection.
-    if credentials[0] != charge_point_id or not await cached.verify(known, credentials[1]):
+    address = websocket.client.host if websocket.client else "unknown"
+    try:
+        right = credentials[0] == charge_point_id and await cached.verify(
+            known, credentials[1], state.failure_limits, address
+        )
+    except RateLimited:
+        await _refuse(websocket, 429)
+        return
+    if not right:
         await _refuse(websocket, 401)
         return
     charger = known.charger

@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chargegroups.auth.subject import SYSTEM
 from chargegroups.errors import ChargeGroupsError, NotFound
 from chargegroups.onboarding import importer, repository
+from chargegroups.onboarding.rules import csv_text
 
 
 async def import_members_command(
-    session: AsyncSession, operator_slug: str, account_ref: str, text: str
+    session: AsyncSession, operator_slug: str, account_ref: str, raw: bytes
 ) -> str:
     operator = await repository.operator_by_slug(session, operator_slug)
     if operator is None:
@@ -20,7 +21,7 @@ async def import_members_command(
     if account is None:
         raise NotFound(f"No account {account_ref!r} in operator {operator_slug!r}.")
     try:
-        result = await importer.import_members(session, SYSTEM, account, text)
+        result = await importer.import_members(session, SYSTEM, account, csv_text(raw))
     except ChargeGroupsError as exc:
         for error in exc.extra.get("errors", []):
             typer.echo(f"line {error['line']}: {error['field']}: {error['reason']}", err=True)

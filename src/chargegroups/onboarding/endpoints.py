@@ -8,10 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from chargegroups.errors import InvalidInput
-from chargegroups.kit.rate_limit import SlidingWindowLimiter
+from chargegroups.limits.rules import public_limit_key
 from chargegroups.onboarding import importer, service
 from chargegroups.onboarding.email import Mailer
+from chargegroups.onboarding.rules import csv_text
 from chargegroups.onboarding.schemas import (
     AcceptInvitationIn,
     ImportedRowOut,
@@ -30,8 +30,8 @@ from chargegroups.onboarding.schemas import (
     VerifiedOut,
     VerifyEmailIn,
 )
-from chargegroups.rest.deps import AppSettings, Db, Page, Subject
-from chargegroups.rest.schemas import PROBLEM_RESPONSES, PageOut, Problem
+from chargegroups.rest.deps import AppSettings, Db, Page, Subject, client_address
+from chargegroups.rest.schemas import PROBLEM_RESPONSES, RATE_LIMITED, PageOut
 
 router = APIRouter(tags=["onboarding"], responses=PROBLEM_RESPONSES)
 
@@ -40,22 +40,17 @@ def get_mailer(settings: AppSettings) -> Mailer:
     return Mailer.from_settings(settings)
 
 
-def public_rate_limit(request: Request, settings: AppSettings) -> None:
-    """Per client IP, across every public onboarding call (one limiter per application)."""
-    limiter: SlidingWindowLimiter | None = getattr(request.app.state, "public_limiter", None)
-    if limiter is None:
-        limiter = SlidingWindowLimiter(
-            settings.public_rate_limit, settings.public_rate_window_seconds
-        )
-        request.app.state.public_limiter = limiter
-    limiter.check(request.client.host if request.client else "unknown")
+async def public_rate_limit(request: Request, settings: AppSettings) -> None:
+    """Per client address, across every public onboarding call and every process (N2)."""
+    await request.app.state.limits.hit(
+        public_limit_key(client_address(request)),
+        limit=settings.public_rate_limit,
+        window_seconds=settings.public_rate_window_seconds,
+    )
 
 
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 PUBLIC_LIMIT = [Depends(public_rate_limit)]
-RATE_LIMITED: dict[int | str, dict[str, object]] = {
-    429: {"model": Problem, "content": {"application/problem+json": {}}}
-}
 
 
 @router.get("/outbox", response_model=PageOut[OutboxEmailOut])
@@ -188,14 +183,7 @@ async def _csv_text(request: Request) -> str:
                 raw = await upload.read() if upload is not None else b""
     else:
         raw = await request.body()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            "The file is not UTF-8 text.",
-            code="import_invalid",
-            errors=[{"line": 1, "field": "file", "reason": "not UTF-8 text"}],
-        ) from None
+    return csv_text(raw)
 
 
 # --- public calls (no bearer token) ------------------------------------------------------

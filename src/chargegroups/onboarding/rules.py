@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 
 from chargegroups.errors import InvalidInput
+from chargegroups.kit.instants import EARLIEST, LATEST
+from chargegroups.kit.text import line_problem
 from chargegroups.user.rules import normalize_email
 
 MIN_PASSWORD_LENGTH = 8
@@ -19,6 +22,17 @@ IMPORT_REQUIRED = ("email", "name")
 MAX_IMPORT_ROWS = 10_000
 MAX_NAME = 200
 MAX_UID = 64
+
+
+# The tokens of the links onboarding mails (invitation, join link, email verification).
+_LINK_TOKEN = re.compile(r"\b(cg_(?:inv|join|ver))_[A-Za-z0-9_-]+")
+
+
+def redact_link_tokens(text: str) -> str:
+    """``text`` with every onboarding link's token blanked out: what an admin reading the
+    outbox sees. The token works only for the addressee (or a join link's holders); the email
+    itself still carries it."""
+    return _LINK_TOKEN.sub(r"\1_[redacted]", text)
 
 
 def email_problem(email: str) -> str | None:
@@ -56,6 +70,18 @@ class RowError:
     line: int
     field: str
     reason: str
+
+
+def csv_text(raw: bytes) -> str:
+    """An uploaded CSV file's text: UTF-8, with or without a byte order mark."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "The file is not UTF-8 text.",
+            code="import_invalid",
+            errors=[{"line": 1, "field": "file", "reason": "not UTF-8 text"}],
+        ) from None
 
 
 def parse_members_csv(text: str) -> tuple[list[ImportRow], list[RowError]]:
@@ -132,9 +158,13 @@ def _row(
     name = values["name"]
     if not name or len(name) > MAX_NAME:
         errors.append(RowError(line, "name", f"required, at most {MAX_NAME} characters"))
+    elif (problem := line_problem(name)) is not None:
+        errors.append(RowError(line, "name", problem))
     uid = values.get("token_uid") or None
     if uid is not None:
-        if len(uid) > MAX_UID:
+        if (problem := line_problem(uid)) is not None:
+            errors.append(RowError(line, "token_uid", problem))
+        elif len(uid) > MAX_UID:
             errors.append(RowError(line, "token_uid", f"longer than {MAX_UID} characters"))
         elif uid.lower() in first_line_of_uid:
             errors.append(
@@ -151,6 +181,8 @@ def _row(
             valid_until = None
         if valid_until is None or valid_until.tzinfo is None:
             errors.append(RowError(line, "valid_until", "not an RFC 3339 time with a zone offset"))
+        elif not EARLIEST <= valid_until < LATEST:
+            errors.append(RowError(line, "valid_until", "not between the years 2000 and 2100"))
         elif uid is None:
             errors.append(RowError(line, "valid_until", "needs a token_uid it applies to"))
     if errors:

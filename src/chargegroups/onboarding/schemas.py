@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
-from chargegroups.onboarding.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from chargegroups.onboarding.rules import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    redact_link_tokens,
+)
 from chargegroups.rest.schemas import ApiModel, OutModel
 
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
@@ -14,7 +18,11 @@ class OutboxEmailOut(OutModel):
     id: str
     to: str
     subject: str
-    body_text: str
+    body_text: Annotated[
+        str,
+        AfterValidator(redact_link_tokens),
+        Field(description="The body, with the tokens of its links redacted."),
+    ]
     created_at: AwareDatetime
     sent_at: AwareDatetime | None
     last_error: str | None

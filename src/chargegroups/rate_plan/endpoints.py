@@ -18,6 +18,10 @@ from chargegroups.rate_plan.schemas import DiscountIn, RatePlanIn, RatePlanOut, 
 from chargegroups.rest.deps import Db, Page, Subject
 from chargegroups.rest.schemas import PROBLEM_RESPONSES, PageOut
 
+# Versions are counted from 1 in a 32-bit column: a larger one names none, and would overflow
+# SQLite's integers before the database could say so.
+MAX_VERSION = 2**31 - 1
+
 router = APIRouter(prefix="/rate-plans", tags=["rate plans"], responses=PROBLEM_RESPONSES)
 delegation_router = APIRouter(prefix="/accounts", tags=["rate plans"], responses=PROBLEM_RESPONSES)
 
@@ -46,7 +50,9 @@ async def read_rate_plan(
     plan_id: str,
     db: Db,
     subject: Subject,
-    version: Annotated[int | None, Query(ge=1, description="An earlier version")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="An earlier version")
+    ] = None,
 ) -> RatePlanOut:
     """One rate plan, at its current or a given version."""
     return _out(await service.get_plan(db, subject, plan_id, version=version))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from chargegroups.auth import service as auth_service
 from chargegroups.auth.subject import AuthSubject
@@ -31,6 +32,11 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The address limits count a client by (the peer: a proxy in front must pass it on)."""
+    return connection.client.host if connection.client else "unknown"
 
 
 def get_settings(request: Request) -> Settings:

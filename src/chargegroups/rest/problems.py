@@ -76,7 +76,10 @@ def status_of(exc: errors.ChargeGroupsError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ChargeGroupsError)
     async def _domain(_: Request, exc: errors.ChargeGroupsError) -> JSONResponse:
-        return problem(status_of(exc), exc.code, exc.title, exc.detail, **exc.extra)
+        response = problem(status_of(exc), exc.code, exc.title, exc.detail, **exc.extra)
+        if (retry_after := exc.extra.get("retry_after")) is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -91,7 +94,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = CODE_BY_STATUS.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
+        response = problem(
+            exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail)
+        )
+        response.headers.update(exc.headers or {})  # a 405's Allow, say
+        return response
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -6,6 +6,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from chargegroups.kit.text import text_problem
+
 T = TypeVar("T")
 
 
@@ -17,9 +19,8 @@ class ApiModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul_characters(cls, value: object) -> object:
-        # PostgreSQL cannot store NUL in text, and no name or email needs one.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
+        if isinstance(value, str) and (problem := text_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
 
@@ -43,7 +44,16 @@ class Problem(BaseModel):
     request_id: str | None = None
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 412, 422)
-}
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` of these statuses, each a problem+json."""
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
+
+
+#: What any route may answer: 400 a body that cannot be parsed, 413 one too large, 503 the
+#: database unavailable, besides the reach, conflict and validation answers.
+PROBLEM_RESPONSES = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+#: Of a route that counts its calls against a limit (``limits``).
+RATE_LIMITED = problem_responses(429)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from chargegroups.kit.instants import Instant
 from chargegroups.models import DriverToken
 from chargegroups.rest.schemas import ApiModel, OutModel
 from chargegroups.user.service import UserListItem
@@ -50,12 +51,12 @@ class UserPatch(ApiModel):
 class TokenIn(ApiModel):
     uid: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
     type: TokenType = "rfid"
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class TokenPatch(ApiModel):
     blocked: bool | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class TokenOut(OutModel):
