@@ -120,7 +120,7 @@ def start(url: str, node_id: str, *extra: str, log: Path) -> tuple[subprocess.Po
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json").status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
                 return proc, port
         except httpx.HTTPError:
             time.sleep(0.2)

@@ -32,6 +32,7 @@ from chargegroups.health.endpoints import router as health_router
 from chargegroups.kit import metrics
 from chargegroups.limits.counters import FailureLimits, Limits
 from chargegroups.news import ChangeListener
+from chargegroups.ocpp import commands as ocpp_commands
 from chargegroups.ocpp import edge as ocpp_edge
 from chargegroups.ocpp.endpoints import router as ocpp_connection_router
 from chargegroups.onboarding.endpoints import links_router as onboarding_links_router
@@ -121,12 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url, size=settings.database_pool_size + settings.database_max_overflow
     )
     app.state.caller_cache = CallerCache(settings.caller_cache_seconds)
-    # Other processes' commits, heard on PostgreSQL (N1); SQLite is one process.
-    app.state.change_listener = (
-        None
-        if is_sqlite(settings.database_url)
-        else ChangeListener(settings.database_url, node_id=settings.node_id)
-    )
     app.state.migration_heads = migrate.heads()
     app.state.limits = Limits(app.state.sessionmaker)
     app.state.failure_limits = FailureLimits.from_settings(app.state.limits, settings)
@@ -137,6 +132,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     console.mount(app, settings)
     ocpp_edge.install(app, settings.node_id)
+    # Other processes' commits, heard on PostgreSQL (N1); SQLite is one process.
+    app.state.change_listener = (
+        None
+        if is_sqlite(settings.database_url)
+        else ChangeListener(
+            settings.database_url,
+            node_id=settings.node_id,
+            channels={ocpp_commands.CHANNEL: app.state.charger_commands.deliver},
+        )
+    )
     app.add_middleware(BodyLimitMiddleware)
     # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).
     app.add_middleware(ocpp_edge.OcppRoute)

@@ -28,7 +28,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any
 
@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 # The modules whose memory follows rows declare what they watch when imported; every process
 # that commits must know it, to record and announce those rows.
 from chargegroups.auth import caller_cache as _caller_cache  # noqa: F401
-from chargegroups.kit import after_commit
+from chargegroups.kit import after_commit, metrics
 from chargegroups.ocpp import credentials as _credentials  # noqa: F401
 
 log = logging.getLogger(__name__)
@@ -132,15 +132,29 @@ def receive(payload: str) -> float | None:
     return max(0.0, time.time() - sent_at)
 
 
+def _payload_only(deliver: Callable[[str], None]) -> Callable[[object, int, str, str], None]:
+    def on_notify(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        deliver(payload)
+
+    return on_notify
+
+
 class ChangeListener:
     """LISTENs for other processes' news while the application runs (see the module)."""
 
-    def __init__(self, database_url: str, *, node_id: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        node_id: str,
+        channels: dict[str, Callable[[str], None]] | None = None,
+    ) -> None:
+        """``channels``: other channels to listen on, each with what to do with a payload."""
         self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
         # Named in pg_stat_activity, so an operator (or a test) can find it.
         self._settings = {"application_name": f"chargegroups news {node_id}"[:63]}
+        self._channels = channels or {}
         self.listening = False
-        self.last_lag_seconds: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._started = asyncio.Event()
@@ -167,7 +181,7 @@ class ChangeListener:
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         lag = receive(payload)
         if lag is not None:
-            self.last_lag_seconds = lag
+            metrics.NEWS_LAG.observe(lag)
 
     async def _run(self) -> None:
         delay = BACKOFF[0]
@@ -179,8 +193,11 @@ class ChangeListener:
                 )
                 connection.add_termination_listener(lambda _, event=lost: event.set())
                 await connection.add_listener(CHANNEL, self._on_notify)
+                for name, deliver in self._channels.items():
+                    await connection.add_listener(name, _payload_only(deliver))
                 after_commit.news_lost()  # committed before this LISTEN: heard by nobody here
                 self.listening = True
+                metrics.NEWS_LISTENING.set(1)
                 self._started.set()
                 delay = BACKOFF[0]
                 log.info("listening for news from other nodes")
@@ -192,6 +209,7 @@ class ChangeListener:
             finally:
                 if self.listening:
                     self.listening = False
+                    metrics.NEWS_LISTENING.set(0)
                     after_commit.news_lost()
                 if self._connection is not None:
                     self._connection.terminate()

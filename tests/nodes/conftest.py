@@ -79,7 +79,7 @@ def start_node(database_url: str, node_id: str, log_dir: Path, *extra: str) -> S
             node.stop(signal.SIGKILL)
             raise RuntimeError(f"{node_id} did not start:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{node.http}/api/v1/openapi.json", timeout=2).status_code == 200:
+            if httpx.get(f"{node.http}/readyz", timeout=5).status_code == 200:
                 return node
         except httpx.HTTPError:
             pass

@@ -315,3 +315,22 @@ async def test_serve_with_two_workers_shares_the_port_and_drains_chargers_on_sig
     finally:
         served.stop(signal.SIGKILL)
     assert [node for node, _ in await connection_row(uow, network.public.id)] == []
+
+
+async def test_a_reset_asked_of_one_node_reaches_the_charger_on_the_other(
+    nodes: list[ServeProcess], network: Network, uow: Uow
+) -> None:
+    a, b = nodes
+    async with uow() as s:
+        headers = await bearer(s, network.admin)
+    async with (
+        connected(b.ocpp, network.public.charge_point_id, PASSWORD, "2.0.1") as cp,
+        httpx.AsyncClient(base_url=a.http) as http,
+    ):
+        response = await http.post(
+            f"/api/v1/chargers/{network.public.id}/reset", json={"type": "hard"}, headers=headers
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "Accepted", "ocpp_version": "2.0.1"}
+    assert cp.resets == ["Immediate"]

@@ -66,6 +66,16 @@ OCPP_HANDSHAKE_FAILURES = Counter(
     "OCPP WebSocket handshakes refused, by the HTTP status of the refusal.",
     ("status",),
 )
+NEWS_LAG = Histogram(
+    "chargegroups_news_lag_seconds",
+    "From another process's commit (its NOTIFY) to this process hearing it (N1).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+)
+NEWS_LISTENING = Gauge(
+    "chargegroups_news_listening",
+    "1 while this process listens for other processes' news, 0 while it reconnects.",
+    multiprocess_mode="livemin",
+)
 EMAIL_DELIVERIES = Counter(
     "chargegroups_email_deliveries_total",
     "Emails queued: kept in the outbox only (no SMTP), sent, or failed to send.",

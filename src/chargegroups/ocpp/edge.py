@@ -23,6 +23,7 @@ from chargegroups.kit import metrics
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 from chargegroups.ocpp import presence, schemas
+from chargegroups.ocpp.commands import ChargerCommands
 from chargegroups.ocpp.credentials import ChargerCredentials, basic_credentials
 from chargegroups.ocpp.protocol import CentralSystemChargePoint, Disconnected, StarletteConnection
 from chargegroups.ocpp.registry import Link, Registry
@@ -43,6 +44,8 @@ STAMP_SECONDS = 30.0
 STAMP_RESOLUTION = timedelta(seconds=60)
 STAMP_BATCH = 200
 PATH_PREFIX = "/ocpp/"
+# Calls the back office makes to chargers (their answers are validated as chargers' calls are).
+CALLS_WE_SEND = frozenset({"ClearCache", "Reset"})
 CHARGE_POINT_ID_MAX = 48  # Charger.charge_point_id's column
 
 
@@ -56,13 +59,16 @@ def install(app: FastAPI, node_id: str) -> None:
     app.state.ocpp_registry = Registry()
     app.state.ocpp_credentials = ChargerCredentials()
     app.state.node_id = node_id
+    app.state.charger_commands = ChargerCommands(
+        app.state.ocpp_registry, app.state.sessionmaker, node_id
+    )
 
 
 def fast_schema_validation() -> None:
     """The compiled fast path (``ocpp.schemas``) for every message each version exchanges: what
-    its chargers send us, and ClearCache, which we send them."""
+    its chargers send us, and the calls we send them."""
     for charge_point_class in PROTOCOLS.values():
-        actions = schemas.actions_of(charge_point_class) | {"ClearCache"}
+        actions = schemas.actions_of(charge_point_class) | CALLS_WE_SEND
         schemas.install(charge_point_class.ocpp_version, actions)
 
 
@@ -293,6 +299,7 @@ async def ocpp_endpoint(websocket: WebSocket, state: State, charge_point_id: str
         last_seen_at=now,
         close=close,
         clear_cache=charge_point.clear_cache,
+        call=charge_point.send_call,
     )
     connected = metrics.OCPP_CONNECTIONS.labels(cls.ocpp_version)
     connected.inc()

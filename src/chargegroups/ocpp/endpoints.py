@@ -9,7 +9,9 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from chargegroups.charger import service as charger_service
-from chargegroups.ocpp import presence
+from chargegroups.ocpp import operations, presence
+from chargegroups.ocpp.commands import ChargerCommands
+from chargegroups.ocpp.operations import ResetKind
 from chargegroups.ocpp.registry import Registry
 from chargegroups.rest.deps import Db, Subject
 from chargegroups.rest.schemas import PROBLEM_RESPONSES
@@ -51,3 +53,32 @@ async def read_connection(
         last_seen_at=link.last_seen_at if here and link else charger.last_seen_at,
         node_id=connection.node_id if connection else None,
     )
+
+
+class ResetIn(BaseModel):
+    type: ResetKind = Field(
+        default="soft",
+        description="soft: once running transactions end (1.6 Soft, 2.0.1 OnIdle); "
+        "hard: at once (1.6 Hard, 2.0.1 Immediate).",
+    )
+
+
+class ResetOut(BaseModel):
+    status: str = Field(description="The charger's answer: Accepted, Rejected or Scheduled.")
+    ocpp_version: str
+
+
+@router.post("/{charger_id}/reset", response_model=ResetOut)
+async def reset_charger(
+    charger_id: Annotated[str, Path(max_length=36)],
+    body: ResetIn,
+    request: Request,
+    db: Db,
+    subject: Subject,
+) -> ResetOut:
+    """Reboot a charger (operator admins), through whichever node holds its connection; 409
+    `charger_offline` when it is connected nowhere, 503 `charger_no_answer` when it does not
+    answer in time."""
+    commands: ChargerCommands = request.app.state.charger_commands
+    status, version = await operations.reset(db, commands, subject, charger_id, body.type)
+    return ResetOut(status=status, ocpp_version=version)

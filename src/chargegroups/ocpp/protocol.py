@@ -10,6 +10,7 @@ handlers map domain errors to the message's own status enum (``guarded``).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
@@ -17,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
+import ocpp.v16.call
+import ocpp.v201.call
 from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import (
     FormatViolationError,
@@ -31,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket
 
 from chargegroups.database import ReadPool, unit_of_work
-from chargegroups.errors import ChargeGroupsError, NotFound
+from chargegroups.errors import ChargeGroupsError, InvalidInput, NotFound
 from chargegroups.kit import metrics
 from chargegroups.kit.request_context import charge_point_id_var
 from chargegroups.models import Charger
@@ -226,6 +229,30 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
 
     async def clear_cache(self) -> None:
         raise NotImplementedError
+
+    async def send_call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Call ``action`` (the ``ocpp`` library's name of the call, in this charger's version)
+        with ``payload`` (snake_case); the charger's answer as a dict."""
+        from chargegroups.ocpp.commands import ChargerRefused
+
+        request_class = getattr(_CALLS[self.ocpp_version], action, None)
+        if not isinstance(request_class, type) or not dataclasses.is_dataclass(request_class):
+            raise InvalidInput(f"OCPP {self.ocpp_version} has no call {action!r}.")
+        try:
+            request = request_class(**payload)
+        except TypeError as error:
+            raise InvalidInput(f"Not a {action} of OCPP {self.ocpp_version}: {error}") from None
+        try:
+            result = await self.call(request, suppress=False)
+        except OCPPError as error:
+            raise ChargerRefused(
+                f"The charger answered {action} with {type(error).__name__}: {error.description}"
+            ) from None
+        answer: dict[str, Any] = dataclasses.asdict(result)
+        return answer
+
+
+_CALLS = {"1.6": ocpp.v16.call, "2.0.1": ocpp.v201.call}
 
 
 def _unique_id(raw: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from chargegroups.charger.connections import Connected, Opened
 from chargegroups.charger.revocation import Revocation
@@ -36,6 +37,7 @@ class Link:
     last_seen_at: datetime
     close: Callable[[int, str], Awaitable[None]]  # close code and reason
     clear_cache: Callable[[], Awaitable[None]]
+    call: Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]  # any call, its answer
     stamped_at: datetime | None = None  # last_seen_at as last written to the database
     connection_id: str = field(default_factory=new_id)
     closed: asyncio.Event = field(default_factory=asyncio.Event)  # the WebSocket is gone

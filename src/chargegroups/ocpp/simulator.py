@@ -17,12 +17,12 @@ from ocpp.v16 import ChargePoint as ChargePoint16Client
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from ocpp.v16.enums import Action as Action16
-from ocpp.v16.enums import ClearCacheStatus
+from ocpp.v16.enums import ClearCacheStatus, ResetStatus
 from ocpp.v201 import ChargePoint as ChargePoint201Client
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
-from ocpp.v201.enums import ClearCacheStatusEnumType
+from ocpp.v201.enums import ClearCacheStatusEnumType, ResetStatusEnumType
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
@@ -34,27 +34,39 @@ Answer = tuple[str, dict[str, Any]]
 
 
 class Simulated16(ChargePoint16Client):  # type: ignore[misc]
-    """Records ClearCache requests from the server (D8) in ``cleared``."""
+    """Records ClearCache requests from the server (D8) in ``cleared``, resets in ``resets``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cleared = asyncio.Event()
+        self.resets: list[str] = []
 
     @handles(Action16.clear_cache)
     def on_clear_cache(self) -> result16.ClearCache:
         self.cleared.set()
         return result16.ClearCache(status=ClearCacheStatus.accepted)
 
+    @handles(Action16.reset)
+    def on_reset(self, type: str) -> result16.Reset:
+        self.resets.append(type)
+        return result16.Reset(status=ResetStatus.accepted)
+
 
 class Simulated201(ChargePoint201Client):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cleared = asyncio.Event()
+        self.resets: list[str] = []
 
     @handles(Action201.clear_cache)
     def on_clear_cache(self, **_: Any) -> result201.ClearCache:
         self.cleared.set()
         return result201.ClearCache(status=ClearCacheStatusEnumType.accepted)
+
+    @handles(Action201.reset)
+    def on_reset(self, type: str, **_: Any) -> result201.Reset:
+        self.resets.append(type)
+        return result201.Reset(status=ResetStatusEnumType.accepted)
 
 
 def endpoint(url: str, charger: str) -> str:
