@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from chargegroups.charger import service as charger_service
@@ -55,6 +55,25 @@ async def read_connection(
     )
 
 
+class OperationOut(BaseModel):
+    ocpp_version: str = Field(description="The version the charger speaks, which shaped the call.")
+    status: str | None = Field(description="The status in the charger's answer, if it has one.")
+    answer: dict[str, Any] = Field(description="The charger's whole answer (snake_case).")
+
+    @classmethod
+    def of(cls, outcome: operations.Outcome) -> OperationOut:
+        return cls(ocpp_version=outcome.ocpp_version, status=outcome.status, answer=outcome.answer)
+
+
+ChargerId = Annotated[str, Path(max_length=36)]
+EvseId = Annotated[int | None, Field(default=None, ge=1, le=64)]
+
+
+def _commands(request: Request) -> ChargerCommands:
+    commands: ChargerCommands = request.app.state.charger_commands
+    return commands
+
+
 class ResetIn(BaseModel):
     type: ResetKind = Field(
         default="soft",
@@ -63,22 +82,159 @@ class ResetIn(BaseModel):
     )
 
 
-class ResetOut(BaseModel):
-    status: str = Field(description="The charger's answer: Accepted, Rejected or Scheduled.")
-    ocpp_version: str
-
-
-@router.post("/{charger_id}/reset", response_model=ResetOut)
+@router.post("/{charger_id}/reset", response_model=OperationOut)
 async def reset_charger(
-    charger_id: Annotated[str, Path(max_length=36)],
-    body: ResetIn,
-    request: Request,
-    db: Db,
-    subject: Subject,
-) -> ResetOut:
+    charger_id: ChargerId, body: ResetIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
     """Reboot a charger (operator admins), through whichever node holds its connection; 409
     `charger_offline` when it is connected nowhere, 503 `charger_no_answer` when it does not
     answer in time."""
-    commands: ChargerCommands = request.app.state.charger_commands
-    status, version = await operations.reset(db, commands, subject, charger_id, body.type)
-    return ResetOut(status=status, ocpp_version=version)
+    outcome = await operations.reset(db, _commands(request), subject, charger_id, body.type)
+    return OperationOut.of(outcome)
+
+
+class UnlockIn(BaseModel):
+    evse_id: int = Field(default=1, ge=1, le=64, description="2.0.1's EVSE (1.6: ignored).")
+    connector_id: int = Field(ge=1, le=64)
+
+
+@router.post("/{charger_id}/unlock", response_model=OperationOut)
+async def unlock_connector(
+    charger_id: ChargerId, body: UnlockIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Release a connector's cable (operator admins)."""
+    outcome = await operations.unlock(
+        db, _commands(request), subject, charger_id,
+        evse_id=body.evse_id, connector_id=body.connector_id,
+    )  # fmt: skip
+    return OperationOut.of(outcome)
+
+
+class AvailabilityIn(BaseModel):
+    operative: bool
+    evse_id: EvseId
+    connector_id: EvseId
+
+
+@router.post("/{charger_id}/availability", response_model=OperationOut)
+async def change_availability(
+    charger_id: ChargerId, body: AvailabilityIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Take the whole charger, an EVSE or a connector out of service or back (operator admins,
+    and account admins on their own chargers)."""
+    outcome = await operations.change_availability(
+        db, _commands(request), subject, charger_id,
+        operative=body.operative, evse_id=body.evse_id, connector_id=body.connector_id,
+    )  # fmt: skip
+    return OperationOut.of(outcome)
+
+
+class TriggerIn(BaseModel):
+    message: operations.Trigger
+    evse_id: EvseId
+    connector_id: EvseId
+
+
+@router.post("/{charger_id}/trigger", response_model=OperationOut)
+async def trigger_message(
+    charger_id: ChargerId, body: TriggerIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Ask the charger to send a message now (operator admins)."""
+    outcome = await operations.trigger(
+        db, _commands(request), subject, charger_id,
+        message=body.message, evse_id=body.evse_id, connector_id=body.connector_id,
+    )  # fmt: skip
+    return OperationOut.of(outcome)
+
+
+@router.get("/{charger_id}/configuration", response_model=OperationOut)
+async def read_configuration(
+    charger_id: ChargerId,
+    request: Request,
+    db: Db,
+    subject: Subject,
+    key: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006 (FastAPI copies it)
+) -> OperationOut:
+    """Read the charger's settings (operator admins): 1.6 keys (none: all), 2.0.1
+    `Component.Variable` names."""
+    outcome = await operations.get_configuration(
+        db, _commands(request), subject, charger_id, keys=key
+    )
+    return OperationOut.of(outcome)
+
+
+class ConfigurationIn(BaseModel):
+    key: str = Field(
+        min_length=1, max_length=100, description="1.6 key, or 2.0.1 Component.Variable"
+    )
+    value: str = Field(max_length=1000)
+
+
+@router.put("/{charger_id}/configuration", response_model=OperationOut)
+async def change_configuration(
+    charger_id: ChargerId, body: ConfigurationIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Change one setting of the charger (operator admins)."""
+    outcome = await operations.set_configuration(
+        db, _commands(request), subject, charger_id, key=body.key, value=body.value
+    )
+    return OperationOut.of(outcome)
+
+
+class RemoteStartIn(BaseModel):
+    token_uid: str = Field(min_length=1, max_length=64)
+    evse_id: EvseId
+
+
+@router.post("/{charger_id}/remote-start", response_model=OperationOut)
+async def remote_start(
+    charger_id: ChargerId, body: RemoteStartIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Start charging for a token, decided first as Authorize is (409 `remote_start_refused`
+    with the reason); operator admins, and account admins on their own chargers."""
+    outcome = await operations.remote_start(
+        db, _commands(request), subject, charger_id, token_uid=body.token_uid, evse_id=body.evse_id
+    )
+    return OperationOut.of(outcome)
+
+
+class TransactionIn(BaseModel):
+    transaction_id: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/{charger_id}/remote-stop", response_model=OperationOut)
+async def remote_stop(
+    charger_id: ChargerId, body: TransactionIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Stop a running transaction (operator admins, and account admins on their own chargers);
+    the charger then ends it as usual (StopTransaction, TransactionEvent Ended)."""
+    outcome = await operations.remote_stop(
+        db, _commands(request), subject, charger_id, transaction_id=body.transaction_id
+    )
+    return OperationOut.of(outcome)
+
+
+class TransactionStatusIn(BaseModel):
+    transaction_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+@router.post("/{charger_id}/transaction-status", response_model=OperationOut)
+async def transaction_status(
+    charger_id: ChargerId, body: TransactionStatusIn, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Ask a 2.0.1 charger whether a transaction is still going on (operator admins); 409
+    `not_supported_by_version` for 1.6."""
+    outcome = await operations.transaction_status(
+        db, _commands(request), subject, charger_id, transaction_id=body.transaction_id
+    )
+    return OperationOut.of(outcome)
+
+
+@router.post("/{charger_id}/base-report", response_model=OperationOut)
+async def base_report(
+    charger_id: ChargerId, request: Request, db: Db, subject: Subject
+) -> OperationOut:
+    """Ask a 2.0.1 charger for its whole device model (operator admins); it arrives in
+    NotifyReport messages."""
+    outcome = await operations.base_report(db, _commands(request), subject, charger_id)
+    return OperationOut.of(outcome)

@@ -33,13 +33,20 @@ VERSIONS = ("1.6", "2.0.1")
 Answer = tuple[str, dict[str, Any]]
 
 
+#: The settings a simulated charger has (1.6 keys; 2.0.1 component and variable).
+SETTINGS_16 = {"HeartbeatInterval": "300", "LocalAuthListEnabled": "false"}
+SETTINGS_201 = {("OCPPCommCtrlr", "HeartbeatInterval"): "300"}
+
+
 class Simulated16(ChargePoint16Client):  # type: ignore[misc]
-    """Records ClearCache requests from the server (D8) in ``cleared``, resets in ``resets``."""
+    """Records ClearCache requests from the server (D8) in ``cleared``, and every other call
+    the server makes in ``asked`` (action, payload), accepting it as a charger would."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cleared = asyncio.Event()
-        self.resets: list[str] = []
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+        self.settings = dict(SETTINGS_16)
 
     @handles(Action16.clear_cache)
     def on_clear_cache(self) -> result16.ClearCache:
@@ -47,16 +54,59 @@ class Simulated16(ChargePoint16Client):  # type: ignore[misc]
         return result16.ClearCache(status=ClearCacheStatus.accepted)
 
     @handles(Action16.reset)
-    def on_reset(self, type: str) -> result16.Reset:
-        self.resets.append(type)
+    def on_reset(self, **payload: Any) -> result16.Reset:
+        self.asked.append(("Reset", payload))
         return result16.Reset(status=ResetStatus.accepted)
+
+    @handles(Action16.remote_start_transaction)
+    def on_remote_start(self, **payload: Any) -> result16.RemoteStartTransaction:
+        self.asked.append(("RemoteStartTransaction", payload))
+        return result16.RemoteStartTransaction(status="Accepted")
+
+    @handles(Action16.remote_stop_transaction)
+    def on_remote_stop(self, **payload: Any) -> result16.RemoteStopTransaction:
+        self.asked.append(("RemoteStopTransaction", payload))
+        return result16.RemoteStopTransaction(status="Accepted")
+
+    @handles(Action16.change_availability)
+    def on_change_availability(self, **payload: Any) -> result16.ChangeAvailability:
+        self.asked.append(("ChangeAvailability", payload))
+        return result16.ChangeAvailability(status="Accepted")
+
+    @handles(Action16.trigger_message)
+    def on_trigger_message(self, **payload: Any) -> result16.TriggerMessage:
+        self.asked.append(("TriggerMessage", payload))
+        return result16.TriggerMessage(status="Accepted")
+
+    @handles(Action16.get_configuration)
+    def on_get_configuration(self, key: list[str] | None = None) -> result16.GetConfiguration:
+        self.asked.append(("GetConfiguration", {"key": key}))
+        wanted = key if key else list(self.settings)
+        known = [
+            {"key": k, "readonly": False, "value": self.settings[k]}
+            for k in wanted
+            if k in self.settings
+        ]
+        unknown = [k for k in wanted if k not in self.settings]
+        return result16.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @handles(Action16.change_configuration)
+    def on_change_configuration(self, key: str, value: str) -> result16.ChangeConfiguration:
+        self.asked.append(("ChangeConfiguration", {"key": key, "value": value}))
+        if key not in self.settings:
+            return result16.ChangeConfiguration(status="NotSupported")
+        self.settings[key] = value
+        return result16.ChangeConfiguration(status="Accepted")
 
 
 class Simulated201(ChargePoint201Client):  # type: ignore[misc]
+    """As :class:`Simulated16`, in OCPP 2.0.1."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cleared = asyncio.Event()
-        self.resets: list[str] = []
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+        self.settings = dict(SETTINGS_201)
 
     @handles(Action201.clear_cache)
     def on_clear_cache(self, **_: Any) -> result201.ClearCache:
@@ -64,9 +114,74 @@ class Simulated201(ChargePoint201Client):  # type: ignore[misc]
         return result201.ClearCache(status=ClearCacheStatusEnumType.accepted)
 
     @handles(Action201.reset)
-    def on_reset(self, type: str, **_: Any) -> result201.Reset:
-        self.resets.append(type)
+    def on_reset(self, **payload: Any) -> result201.Reset:
+        self.asked.append(("Reset", payload))
         return result201.Reset(status=ResetStatusEnumType.accepted)
+
+    @handles(Action201.request_start_transaction)
+    def on_request_start(self, **payload: Any) -> result201.RequestStartTransaction:
+        self.asked.append(("RequestStartTransaction", payload))
+        return result201.RequestStartTransaction(status="Accepted")
+
+    @handles(Action201.request_stop_transaction)
+    def on_request_stop(self, **payload: Any) -> result201.RequestStopTransaction:
+        self.asked.append(("RequestStopTransaction", payload))
+        return result201.RequestStopTransaction(status="Accepted")
+
+    @handles(Action201.change_availability)
+    def on_change_availability(self, **payload: Any) -> result201.ChangeAvailability:
+        self.asked.append(("ChangeAvailability", payload))
+        return result201.ChangeAvailability(status="Accepted")
+
+    @handles(Action201.trigger_message)
+    def on_trigger_message(self, **payload: Any) -> result201.TriggerMessage:
+        self.asked.append(("TriggerMessage", payload))
+        return result201.TriggerMessage(status="Accepted")
+
+    @handles(Action201.get_transaction_status)
+    def on_get_transaction_status(self, **payload: Any) -> result201.GetTransactionStatus:
+        self.asked.append(("GetTransactionStatus", payload))
+        return result201.GetTransactionStatus(messages_in_queue=False, ongoing_indicator=False)
+
+    @handles(Action201.get_base_report)
+    def on_get_base_report(self, **payload: Any) -> result201.GetBaseReport:
+        self.asked.append(("GetBaseReport", payload))
+        return result201.GetBaseReport(status="Accepted")
+
+    @handles(Action201.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        self.asked.append(("GetVariables", {"get_variable_data": get_variable_data}))
+        results = []
+        for wanted in get_variable_data:
+            name = (wanted["component"]["name"], wanted["variable"]["name"])
+            value = self.settings.get(name)
+            results.append(
+                {
+                    "attribute_status": "Accepted" if value is not None else "UnknownVariable",
+                    "component": wanted["component"],
+                    "variable": wanted["variable"],
+                }
+                | ({} if value is None else {"attribute_value": value})
+            )
+        return result201.GetVariables(get_variable_result=results)
+
+    @handles(Action201.set_variables)
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        self.asked.append(("SetVariables", {"set_variable_data": set_variable_data}))
+        results = []
+        for wanted in set_variable_data:
+            name = (wanted["component"]["name"], wanted["variable"]["name"])
+            known = name in self.settings
+            if known:
+                self.settings[name] = wanted["attribute_value"]
+            results.append(
+                {
+                    "attribute_status": "Accepted" if known else "UnknownVariable",
+                    "component": wanted["component"],
+                    "variable": wanted["variable"],
+                }
+            )
+        return result201.SetVariables(set_variable_result=results)
 
 
 def endpoint(url: str, charger: str) -> str:
