@@ -17,7 +17,7 @@ from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.group.service import visible_group
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.kit.patch import reject_nulls
-from chargegroups.kit.secrets import hash_password
+from chargegroups.kit.secrets import hash_password_off_loop
 from chargegroups.models import Account, Charger, ChargerScope, RatePlan, UserGroup
 
 # What an account admin may change on its accounts' chargers (C3).
@@ -94,7 +94,9 @@ async def create_charger(
             "A charger with this charge_point_id exists already.", code="charge_point_id_taken"
         )
     charger = Charger(
-        operator_id=subject.operator_id, password_hash=hash_password(password), **fields
+        operator_id=subject.operator_id,
+        password_hash=await hash_password_off_loop(password),
+        **fields,
     )
     session.add(charger)
     await _flush_unique_identity(session)
@@ -124,7 +126,7 @@ async def update_charger(
     before = snapshot(charger)
     password = changes.pop("password", None)
     if password is not None:
-        charger.password_hash = hash_password(password)
+        charger.password_hash = await hash_password_off_loop(password)
     for key, value in changes.items():
         setattr(charger, key, value)
     await session.flush()
