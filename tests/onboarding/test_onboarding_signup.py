@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
 from chargegroups.auth.service import subject_for
+from chargegroups.kit import secrets
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import EmailVerification
 from chargegroups.user import profile
-from tests.fixtures.factories import make_account, make_operator, make_user
+from tests.fixtures.factories import bearer, make_account, make_operator, make_user
 from tests.onboarding.helpers import (
     SIGNUP_PASSWORD,
     emails_to,
@@ -192,3 +195,24 @@ async def test_an_unknown_verification_token_is_404_token_unknown(client, engine
     response = await client.post("/api/v1/verify-email", json={"token": "cg_ver_nope"})
     assert response.status_code == 404
     assert response.json()["code"] == "token_unknown"
+
+
+async def test_a_sign_up_hashes_its_password_off_the_event_loop(uow, client) -> None:
+    """With every argon2 thread busy, a sign-up waits and the rest of the API answers."""
+    world, _ = await open_operator(uow)
+    async with uow() as s:
+        headers = await bearer(s, world.admin)
+    loop = asyncio.get_running_loop()
+    release = threading.Event()
+    busy = [
+        loop.run_in_executor(secrets.PASSWORD_THREADS, release.wait)
+        for _ in range(secrets.PASSWORD_THREAD_COUNT)
+    ]
+    signing_up = asyncio.create_task(signup(client, world))
+    try:
+        assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+        assert not signing_up.done()
+    finally:
+        release.set()
+    await asyncio.gather(*busy)
+    assert (await signing_up).status_code == 202

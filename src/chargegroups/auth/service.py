@@ -15,7 +15,12 @@ from chargegroups.auth.subject import AuthSubject
 from chargegroups.database import ReadPool, Reads
 from chargegroups.errors import NotFound, NotPermitted, Unauthenticated
 from chargegroups.kit.clock import utcnow
-from chargegroups.kit.secrets import hash_password, hash_token, new_token, verify_password_off_loop
+from chargegroups.kit.secrets import (
+    hash_password_off_loop,
+    hash_token,
+    new_token,
+    verify_password_off_loop,
+)
 from chargegroups.limits.counters import FailureLimits
 from chargegroups.limits.rules import limit_key
 from chargegroups.models import AccessToken, User
@@ -204,7 +209,7 @@ async def change_password(
         raise NotFound("No such user.")
     if not await verify_password_off_loop(current_password, user.password_hash):
         raise NotPermitted("The current password is not right.", code="wrong_password")
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password_off_loop(new_password)
     kept = hash_token(keep_token) if keep_token is not None else None
     now = utcnow()
     for record in await repository.live_sign_ins(session, user.id):

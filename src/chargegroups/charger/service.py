@@ -18,7 +18,7 @@ from chargegroups.group.service import visible_group
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.kit.patch import reject_nulls
-from chargegroups.kit.secrets import hash_password
+from chargegroups.kit.secrets import hash_password_off_loop
 from chargegroups.models import (
     Account,
     Charger,
@@ -107,7 +107,9 @@ async def create_charger(
             "A charger with this charge_point_id exists already.", code="charge_point_id_taken"
         )
     charger = Charger(
-        operator_id=subject.operator_id, password_hash=hash_password(password), **fields
+        operator_id=subject.operator_id,
+        password_hash=await hash_password_off_loop(password),
+        **fields,
     )
     session.add(charger)
     await _flush_unique_identity(session)
@@ -137,7 +139,7 @@ async def update_charger(
     before = snapshot(charger)
     password = changes.pop("password", None)
     if password is not None:
-        charger.password_hash = hash_password(password)
+        charger.password_hash = await hash_password_off_loop(password)
     for key, value in changes.items():
         setattr(charger, key, value)
     await session.flush()

@@ -44,6 +44,13 @@ async def verify_password_off_loop(password: str, password_hash: str | None) -> 
     return await loop.run_in_executor(PASSWORD_THREADS, verify_password, password, password_hash)
 
 
+async def hash_password_off_loop(password: str) -> str:
+    """:func:`hash_password` on :data:`PASSWORD_THREADS`."""
+    return await asyncio.get_running_loop().run_in_executor(
+        PASSWORD_THREADS, hash_password, password
+    )
+
+
 def new_token(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(32)}"
 

@@ -21,7 +21,7 @@ from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.group.service import auto_assign
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import Page, PageRequest, paginate
-from chargegroups.kit.secrets import hash_password, hash_token, new_token
+from chargegroups.kit.secrets import hash_password_off_loop, hash_token, new_token
 from chargegroups.models import Account, EmailVerification, Invitation, JoinLink, OutboxEmail, User
 from chargegroups.onboarding import email, repository
 from chargegroups.onboarding.email import Mailer
@@ -169,7 +169,7 @@ async def accept_invitation(
     session: AsyncSession, mailer: Mailer, *, token: str, password: str, name: str
 ) -> str:
     invitation, account = await open_invitation(session, token)
-    password_hash = hash_password(password)
+    password_hash = await hash_password_off_loop(password)
     existing = await repository.user_by_email(
         session, invitation.operator_id, normalize_email(invitation.email)
     )
@@ -336,7 +336,7 @@ async def join(
     address still gets a verification email (it proves the address, not the placement)."""
     link, account = await open_join_link(session, token)
     address = checked_email(address)
-    password_hash = hash_password(password)
+    password_hash = await hash_password_off_loop(password)
     existing = await repository.user_by_email(session, link.operator_id, normalize_email(address))
     if existing is not None:
         await _tell_owner_account_exists(session, mailer, existing)
@@ -378,7 +378,7 @@ async def signup(
     if operator is None or not operator.self_signup_enabled:
         raise NotPermitted("Self sign-up is not available here.", code="signup_disabled")
     address = checked_email(address)
-    password_hash = hash_password(password)
+    password_hash = await hash_password_off_loop(password)
     existing = await repository.user_by_email(session, operator.id, normalize_email(address))
     if existing is not None:
         await _tell_owner_account_exists(session, mailer, existing)

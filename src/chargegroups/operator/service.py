@@ -14,7 +14,7 @@ from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import SYSTEM, AuthSubject
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.kit.patch import reject_nulls
-from chargegroups.kit.secrets import hash_password
+from chargegroups.kit.secrets import hash_password_off_loop
 from chargegroups.models import Account, Grant, Operator, RatePlan, User
 from chargegroups.models.grant import OPERATOR_ADMIN
 from chargegroups.user.rules import new_parent_id_tag, normalize_email
@@ -73,7 +73,7 @@ async def create_operator(
         email=admin_email.strip(),
         email_normalized=normalize_email(admin_email),
         name=admin_name,
-        password_hash=hash_password(admin_password),
+        password_hash=await hash_password_off_loop(admin_password),
         parent_id_tag=new_parent_id_tag(),
     )
     session.add(admin)
