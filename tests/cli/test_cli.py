@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from chargegroups.cli import app
+from chargegroups.kit.secrets import verify_password
 from chargegroups.models import Grant, Operator, User
+from tests.auth.test_login import login
+from tests.fixtures.factories import PASSWORD, bearer, make_operator, make_user
 
 
 @pytest.fixture
@@ -131,8 +134,6 @@ async def test_operator_create_reads_the_admin_password_from_standard_input(
         admin = (
             await s.execute(select(User).where(User.email_normalized == "boss@piped.example"))
         ).scalar_one()
-    from chargegroups.kit.secrets import verify_password
-
     assert verify_password("from-stdin-pw", admin.password_hash)
 
 
@@ -141,3 +142,64 @@ async def test_operator_create_without_a_password_anywhere_exits_2(cli_env, engi
     result = await asyncio.to_thread(cli_env.invoke, app, args, input="")
     assert result.exit_code == 2
     assert "no password" in result.output
+
+
+async def _invoke(cli_env, args: list[str], stdin: str = ""):
+    return await asyncio.to_thread(cli_env.invoke, app, args, input=stdin)
+
+
+async def test_user_add_admin_creates_an_operator_admin_with_a_password_from_stdin(
+    cli_env, uow, engine, client
+) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+    args = ["user", "add-admin", "--operator", world.operator.slug, "--email", "second@ops.example"]
+    result = await _invoke(cli_env, args, "second-admin-pw\n")
+    assert result.exit_code == 0, result.output
+    async with uow() as s:
+        grants = (
+            await s.execute(select(Grant).where(Grant.user_id == result.output.strip()))
+        ).all()
+    assert len(grants) == 1 and grants[0][0].role == "operator_admin"
+    signed_in = await login(client, world.operator.slug, "second@ops.example", "second-admin-pw")
+    assert signed_in.status_code == 200
+
+    again = await _invoke(cli_env, args)
+    assert again.exit_code == 2 and "already_admin" in again.output
+
+
+async def test_user_add_admin_promotes_an_existing_user_without_asking_a_password(
+    cli_env, uow, engine
+) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        driver = await make_user(s, world.operator, world.default_account)
+    args = ["user", "add-admin", "--operator", world.operator.slug, "--email", driver.email]
+    result = await _invoke(cli_env, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == driver.id
+
+
+async def test_user_set_password_replaces_it_and_ends_sign_ins(
+    cli_env, uow, engine, client
+) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        elsewhere = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    args = ["user", "set-password", "--operator", world.operator.slug, "--email", world.admin.email]
+    result = await _invoke(cli_env, args, "a-brand-new-pw\n")
+    assert result.exit_code == 0, result.output
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+    assert (
+        await login(client, world.operator.slug, world.admin.email, PASSWORD)
+    ).status_code == 401
+    fresh = await login(client, world.operator.slug, world.admin.email, "a-brand-new-pw")
+    assert fresh.status_code == 200
+    # Another operator has no user with this email: nothing is changed there.
+    wrong = ["user", "set-password", "--operator", elsewhere.operator.slug]
+    wrong += ["--email", world.admin.email]
+    missing = await _invoke(cli_env, wrong, "a-brand-new-pw\n")
+    assert missing.exit_code == 2 and "not_found" in missing.output
+    short = await _invoke(cli_env, args, "short\n")
+    assert short.exit_code == 2 and "weak_password" in short.output

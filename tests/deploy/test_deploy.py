@@ -33,7 +33,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
         env={**os.environ, "PATH": PATH_WITH_VENV, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
         check=False,
     )
 

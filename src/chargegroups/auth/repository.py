@@ -31,6 +31,18 @@ async def login_candidate(
     return user_id, password_hash, bool(blocked)
 
 
+async def find_user_for_login(
+    session: AsyncSession, operator_slug: str, email_normalized: str
+) -> User | None:
+    """The user an operator slug and email name, as a row to change (the command line's)."""
+    stmt = (
+        select(User)
+        .join(Operator, Operator.id == User.operator_id)
+        .where(Operator.slug == operator_slug, User.email_normalized == email_normalized)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def find_live_token(
     session: AsyncSession, token_hash: str, now: datetime
 ) -> tuple[AccessToken, User] | None:

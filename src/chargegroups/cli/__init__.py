@@ -35,6 +35,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 operator_app = typer.Typer(help="Operators (tenants).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
+user_app = typer.Typer(help="Users: operator admins, forgotten passwords.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 
 def run_service(work: Callable[..., Awaitable[T]]) -> T:
@@ -222,6 +224,46 @@ def operator_create(
         )
     )
     typer.echo(created.operator.id)
+
+
+OperatorSlug = Annotated[str, typer.Option("--operator", help="The operator's slug.")]
+UserEmail = Annotated[str, typer.Option("--email", help="The user's email.")]
+
+
+@user_app.command("add-admin")
+def user_add_admin(
+    operator: OperatorSlug,
+    email: UserEmail,
+    name: Annotated[str, typer.Option(help="Name of a new user.")] = "Operator admin",
+) -> None:
+    """Make the operator's user with this email an operator admin; with no such user, create one
+    in the default account (its password asked for, or read from standard input)."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+
+    async def work(session: AsyncSession) -> str:
+        exists = await operator_service.user_exists(session, operator_slug=operator, email=email)
+        password = None if exists else read_password(f"Password of {email}")
+        user = await operator_service.add_operator_admin(
+            session, operator_slug=operator, email=email, name=name, password=password
+        )
+        return user.id
+
+    typer.echo(run_service(work))
+
+
+@user_app.command("set-password")
+def user_set_password(operator: OperatorSlug, email: UserEmail) -> None:
+    """Set a user's password (asked for, or read from standard input); the user's sign-ins end."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    password = read_password(f"New password of {email}")
+    run_service(
+        lambda session: operator_service.reset_password(
+            session, operator_slug=operator, email=email, password=password
+        )
+    )
+    typer.echo(f"password of {email} set")
 
 
 @app.command()

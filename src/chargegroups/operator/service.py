@@ -11,12 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
+from chargegroups.auth import repository as auth_repository
 from chargegroups.auth.subject import SYSTEM, AuthSubject
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from chargegroups.kit.clock import utcnow
 from chargegroups.kit.patch import reject_nulls
 from chargegroups.kit.secrets import hash_password_off_loop
 from chargegroups.models import Account, Grant, Operator, RatePlan, User
 from chargegroups.models.grant import OPERATOR_ADMIN
+from chargegroups.onboarding.rules import MIN_PASSWORD_LENGTH
 from chargegroups.user.rules import new_parent_id_tag, normalize_email
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -28,6 +31,13 @@ EDITABLE = (
     "auth_cache_ttl_seconds",
     "timezone",
 )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", code="weak_password"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +62,7 @@ async def create_operator(
         raise InvalidInput(
             "The slug must be lower-case letters, digits and dashes.", code="invalid_slug"
         )
-    if len(admin_password) < 8:
-        raise InvalidInput("The admin password needs at least 8 characters.", code="weak_password")
+    _check_password(admin_password)
     if (await session.execute(select(Operator.id).where(Operator.slug == slug))).first():
         raise Conflict(f"An operator with slug {slug!r} exists already.", code="slug_taken")
     operator = Operator(slug=slug, name=name, auth_cache_ttl_seconds=auth_cache_ttl_seconds)
@@ -142,4 +151,95 @@ async def update_operator(
         before=before,
         after=changes,
     )
+    return operator
+
+
+async def user_exists(session: AsyncSession, *, operator_slug: str, email: str) -> bool:
+    return await _find_user(session, operator_slug, email) is not None
+
+
+async def _find_user(session: AsyncSession, operator_slug: str, email: str) -> User | None:
+    return await auth_repository.find_user_for_login(session, operator_slug, normalize_email(email))
+
+
+async def add_operator_admin(
+    session: AsyncSession, *, operator_slug: str, email: str, name: str, password: str | None
+) -> User:
+    """An operator admin more (the CLI's ``user add-admin``): the operator's user with this email
+    is granted the role, or, with no such user, one is made in the default account with
+    ``password``."""
+    operator = await _operator_by_slug(session, operator_slug)
+    user = await _find_user(session, operator_slug, email)
+    if user is None:
+        if password is None:
+            raise InvalidInput("A new user needs a password.", code="weak_password")
+        _check_password(password)
+        default = (
+            await session.execute(
+                select(Account).where(Account.operator_id == operator.id, Account.is_default)
+            )
+        ).scalar_one()
+        user = User(
+            operator_id=operator.id,
+            account_id=default.id,
+            email=email.strip(),
+            email_normalized=normalize_email(email),
+            name=name,
+            password_hash=await hash_password_off_loop(password),
+            parent_id_tag=new_parent_id_tag(),
+        )
+        session.add(user)
+        await session.flush()
+    already = await session.execute(
+        select(Grant.id).where(Grant.user_id == user.id, Grant.role == OPERATOR_ADMIN)
+    )
+    if already.first():
+        raise Conflict(f"{user.email} is an operator admin already.", code="already_admin")
+    session.add(
+        Grant(operator_id=operator.id, user_id=user.id, role=OPERATOR_ADMIN, scope_id=operator.id)
+    )
+    await record_change(
+        session,
+        SYSTEM,
+        "grant.created",
+        target_type="user",
+        target_id=user.id,
+        operator_id=operator.id,
+        account_id=user.account_id,
+        after={"role": OPERATOR_ADMIN},
+    )
+    return user
+
+
+async def reset_password(
+    session: AsyncSession, *, operator_slug: str, email: str, password: str
+) -> User:
+    """A user's password set by whoever runs the CLI (a forgotten one); every sign-in of the
+    user but its API tokens ends."""
+    _check_password(password)
+    user = await _find_user(session, operator_slug, email)
+    if user is None:
+        raise NotFound("No such user at that operator.")
+    user.password_hash = await hash_password_off_loop(password)
+    now = utcnow()
+    for record in await auth_repository.live_sign_ins(session, user.id):
+        record.revoked_at = now
+    await record_change(
+        session,
+        SYSTEM,
+        "user.password_reset",
+        target_type="user",
+        target_id=user.id,
+        operator_id=user.operator_id,
+        account_id=user.account_id,
+    )
+    return user
+
+
+async def _operator_by_slug(session: AsyncSession, slug: str) -> Operator:
+    operator = (
+        await session.execute(select(Operator).where(Operator.slug == slug))
+    ).scalar_one_or_none()
+    if operator is None:
+        raise NotFound(f"No operator {slug!r}.")
     return operator
