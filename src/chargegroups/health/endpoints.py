@@ -9,13 +9,12 @@ from pydantic import BaseModel
 from chargegroups.health import service
 from chargegroups.kit import metrics
 from chargegroups.rest.deps import Credentials
-from chargegroups.rest.schemas import Problem
+from chargegroups.rest.schemas import problem_responses
 
-router = APIRouter(tags=["operations"])
+# A request the server cannot parse is a 400 here as everywhere.
+router = APIRouter(tags=["operations"], responses=problem_responses(400))
 
-_UNAVAILABLE: dict[int | str, dict[str, object]] = {
-    503: {"model": Problem, "content": {"application/problem+json": {}}}
-}
+_UNAVAILABLE = problem_responses(503)
 
 
 class Health(BaseModel):
