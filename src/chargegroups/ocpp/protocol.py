@@ -30,8 +30,10 @@ from ocpp.routing import on
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket
 
+from chargegroups.charger import service as chargers
 from chargegroups.database import ReadPool, unit_of_work
 from chargegroups.errors import ChargeGroupsError, NotFound
+from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
 
 log = logging.getLogger(__name__)
@@ -203,6 +205,29 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
     def _refuse(self, refused: Callable[[ChargeGroupsError], T], error: ChargeGroupsError) -> T:
         log.warning("%s: %s (%s)", self.id, error.detail, error.code)
         return refused(error)
+
+    async def record_operation(
+        self, operation: str, status: str, request_id: int | None = None
+    ) -> None:
+        """A firmware, diagnostics or log upload's progress, kept on the charger."""
+        at = utcnow()
+
+        async def work(session: AsyncSession, charger: Charger) -> None:
+            await chargers.record_operation_status(
+                session, charger, operation, status, request_id=request_id, at=at
+            )
+
+        await self.guarded(work, lambda _: None)
+
+    async def record_security_event(self, kind: str, timestamp: str, tech_info: str | None) -> None:
+        at = parse_time(timestamp)
+
+        async def work(session: AsyncSession, charger: Charger) -> None:
+            await chargers.record_security_event(
+                session, charger, kind=kind, at=at, tech_info=tech_info
+            )
+
+        await self.guarded(work, lambda _: None)
 
     async def clear_cache(self) -> None:
         raise NotImplementedError

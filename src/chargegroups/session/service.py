@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
-from chargegroups.auth.subject import Actor, AuthSubject
+from chargegroups.auth.subject import AuthSubject
 from chargegroups.billing import service as billing_service
+from chargegroups.charger.service import charger_actor
 from chargegroups.decision.rules import Decision
 from chargegroups.decision.service import decide_for_token
 from chargegroups.errors import NotFound
@@ -60,10 +61,6 @@ class StopOutcome:
 
     session: ChargingSession | None
     already_stopped: bool
-
-
-def charger_actor(charger: Charger) -> Actor:
-    return Actor(kind="charger", id=charger.id)
 
 
 async def start_transaction(
@@ -159,6 +156,16 @@ async def record_meter(
     if row is None or row.status != ACTIVE:
         return
     row.meter_last_wh = energy_wh
+    await session.flush()
+
+
+async def record_meter_at(
+    session: AsyncSession, *, charger: Charger, connector_id: int, energy_wh: int
+) -> None:
+    """Meter values that name no transaction (1.6 without transactionId, 2.0.1 MeterValues)
+    belong to the unfinished session at that place, if there is one."""
+    for row in await repository.unfinished_on_connector(session, charger.id, connector_id):
+        row.meter_last_wh = energy_wh
     await session.flush()
 
 
