@@ -33,6 +33,9 @@ class ChargingSession(Base):
     operator_id: Mapped[str] = mapped_column(IdStr, ForeignKey("operators.id", ondelete="CASCADE"))
     charger_id: Mapped[str] = mapped_column(IdStr, ForeignKey("chargers.id"))
     account_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    # Where (OCPP 2.0.1's model): the EVSE, and the connector within it. A 1.6 connector is an
+    # EVSE of its own (its number is the EVSE id, connector 1).
+    evse_id: Mapped[int] = mapped_column(Integer)
     connector_id: Mapped[int] = mapped_column(Integer)
     transaction_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(IdStr, ForeignKey("users.id"), nullable=True)

@@ -102,7 +102,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
                     charger=charger,
                     charging=status == _CHARGING,
                     at=at,
-                    connector_id=connector_id,
+                    evse_id=connector_id,
                 )
 
         await self.guarded(work, lambda _: None)
@@ -127,7 +127,8 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
             outcome = await sessions.start_transaction(
                 session,
                 charger=charger,
-                connector_id=connector_id,
+                evse_id=connector_id,  # one EVSE per 1.6 connector
+                connector_id=1,
                 token_uid=id_tag,
                 meter_start_wh=meter_start,
                 started_at=started_at,
@@ -191,7 +192,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
             async def work(session: AsyncSession, charger: Charger) -> None:
                 if transaction_id is None:
                     await sessions.record_meter_at(
-                        session, charger=charger, connector_id=connector_id, energy_wh=reading
+                        session, charger=charger, evse_id=connector_id, energy_wh=reading
                     )
                 else:
                     await sessions.record_meter(

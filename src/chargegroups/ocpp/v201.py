@@ -248,7 +248,9 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
         charging_state = transaction_info.get("charging_state")
         token_uid = None if id_token is None else str(id_token["id_token"])
         reading = energy_wh(meter_value)
-        connector_id = 1 if evse is None else int(evse.get("connector_id", evse["id"]) or 1)
+        # The EVSE is named when the transaction starts; a station with one needs not say so.
+        evse_id = 1 if evse is None else int(evse["id"])
+        connector_id = 1 if evse is None else int(evse.get("connector_id") or 1)
 
         async def work(session: AsyncSession, charger: Charger) -> dict[str, Any] | None:
             info: dict[str, Any] | None = None
@@ -257,6 +259,7 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
                 outcome = await sessions.start_transaction(
                     session,
                     charger=charger,
+                    evse_id=evse_id,
                     connector_id=connector_id,
                     token_uid=token_uid,
                     meter_start_wh=reading or 0,
@@ -317,7 +320,7 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
 
             async def work(session: AsyncSession, charger: Charger) -> None:
                 await sessions.record_meter_at(
-                    session, charger=charger, connector_id=evse_id, energy_wh=reading
+                    session, charger=charger, evse_id=evse_id, energy_wh=reading
                 )
 
             await self.guarded(work, lambda _: None)

@@ -74,7 +74,7 @@ async def same_start(
     session: AsyncSession,
     *,
     charger_id: str,
-    connector_id: int,
+    evse_id: int,
     token_uid: str,
     started_at: Any,
     meter_start_wh: int,
@@ -82,7 +82,7 @@ async def same_start(
     """A start the charger already reported (a replayed 1.6 StartTransaction carries no id)."""
     stmt = select(ChargingSession).where(
         ChargingSession.charger_id == charger_id,
-        ChargingSession.connector_id == connector_id,
+        ChargingSession.evse_id == evse_id,
         ChargingSession.token_uid == token_uid,
         ChargingSession.started_at == started_at,
         ChargingSession.meter_start_wh == meter_start_wh,
@@ -95,12 +95,12 @@ async def transaction_count(session: AsyncSession, charger_id: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def unfinished_on_connector(
-    session: AsyncSession, charger_id: str, connector_id: int
+async def unfinished_at_evse(
+    session: AsyncSession, charger_id: str, evse_id: int
 ) -> Sequence[ChargingSession]:
     stmt = select(ChargingSession).where(
         ChargingSession.charger_id == charger_id,
-        ChargingSession.connector_id == connector_id,
+        ChargingSession.evse_id == evse_id,
         ChargingSession.status.in_(UNFINISHED),
     )
     return list((await session.execute(stmt)).scalars())

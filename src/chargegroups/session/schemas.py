@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chargegroups.kit.money import format_amount
 from chargegroups.models import ChargingSession
@@ -32,10 +32,19 @@ class TotalOut(BaseModel):
     currency: str | None
 
 
+class EvseOut(BaseModel):
+    id: int
+    connector_id: int = Field(description="The connector within the EVSE (OCPP 2.0.1).")
+
+
 class SessionOut(BaseModel):
     id: str
     charge_point_id: str
-    connector_id: int
+    connector_id: int = Field(
+        description="The charger's connector as OCPP 1.6 numbers it: the EVSE's id (kept for "
+        "clients written before `evse`)."
+    )
+    evse: EvseOut
     transaction_id: str
     user_id: str | None
     token_uid: str
@@ -59,7 +68,8 @@ class SessionOut(BaseModel):
         return cls(
             id=row.id,
             charge_point_id=charge_point_id,
-            connector_id=row.connector_id,
+            connector_id=row.evse_id,
+            evse=EvseOut(id=row.evse_id, connector_id=row.connector_id),
             transaction_id=row.transaction_id,
             user_id=row.user_id,
             token_uid=row.token_uid,

@@ -67,6 +67,7 @@ async def start_transaction(
     session: AsyncSession,
     *,
     charger: Charger,
+    evse_id: int,
     connector_id: int,
     token_uid: str,
     meter_start_wh: int,
@@ -85,7 +86,7 @@ async def start_transaction(
         else await repository.same_start(
             session,
             charger_id=charger.id,
-            connector_id=connector_id,
+            evse_id=evse_id,
             token_uid=token_uid,
             started_at=started_at,
             meter_start_wh=meter_start_wh,
@@ -105,6 +106,7 @@ async def start_transaction(
         operator_id=charger.operator_id,
         charger_id=charger.id,
         account_id=charger.account_id,
+        evse_id=evse_id,
         connector_id=connector_id,
         transaction_id=transaction_id,
         user_id=decision.user_id,
@@ -160,11 +162,11 @@ async def record_meter(
 
 
 async def record_meter_at(
-    session: AsyncSession, *, charger: Charger, connector_id: int, energy_wh: int
+    session: AsyncSession, *, charger: Charger, evse_id: int, energy_wh: int
 ) -> None:
     """Meter values that name no transaction (1.6 without transactionId, 2.0.1 MeterValues)
-    belong to the unfinished session at that place, if there is one."""
-    for row in await repository.unfinished_on_connector(session, charger.id, connector_id):
+    belong to the unfinished session at that EVSE, if there is one."""
+    for row in await repository.unfinished_at_evse(session, charger.id, evse_id):
         row.meter_last_wh = energy_wh
     await session.flush()
 
@@ -175,15 +177,15 @@ async def charging_changed(
     charger: Charger,
     charging: bool,
     at: datetime,
-    connector_id: int | None = None,
+    evse_id: int | None = None,
     transaction_id: str | None = None,
 ) -> None:
     """The vehicle stopped (or resumed) drawing energy: start (or clear) the idle mark."""
     if transaction_id is not None:
         found = await repository.by_transaction(session, charger.id, transaction_id)
         rows = [found] if found is not None and found.status == ACTIVE else []
-    elif connector_id is not None:
-        rows = list(await repository.unfinished_on_connector(session, charger.id, connector_id))
+    elif evse_id is not None:
+        rows = list(await repository.unfinished_at_evse(session, charger.id, evse_id))
     else:
         return
     for row in rows:

@@ -23,9 +23,19 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("station_status", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("operations_status", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("device_model", sa.JSON(), nullable=True))
+    # Sessions name the EVSE and the connector within it. Sessions before this were all placed
+    # by one number, the 1.6 connector (2.0.1: the connector or EVSE id): it becomes the EVSE.
+    with op.batch_alter_table("charging_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("evse_id", sa.Integer(), nullable=True))
+    op.execute("UPDATE charging_sessions SET evse_id = connector_id, connector_id = 1")
+    with op.batch_alter_table("charging_sessions", schema=None) as batch_op:
+        batch_op.alter_column("evse_id", existing_type=sa.Integer(), nullable=False)
 
 
 def downgrade() -> None:
+    op.execute("UPDATE charging_sessions SET connector_id = evse_id")
+    with op.batch_alter_table("charging_sessions", schema=None) as batch_op:
+        batch_op.drop_column("evse_id")
     with op.batch_alter_table("chargers", schema=None) as batch_op:
         batch_op.drop_column("device_model")
         batch_op.drop_column("operations_status")
