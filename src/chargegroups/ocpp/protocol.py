@@ -35,6 +35,7 @@ from chargegroups.database import ReadPool, unit_of_work
 from chargegroups.errors import ChargeGroupsError, NotFound
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import Charger
+from chargegroups.session import service as sessions
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,6 +111,13 @@ def energy_wh(meter_values: list[dict[str, Any]] | None) -> int | None:
                 continue
             reading = round(value * 1000 if unit == "kWh" else value)
     return reading
+
+
+def sampled_at(meter_values: list[dict[str, Any]] | None, default: datetime) -> datetime:
+    """When the last of these meter values was sampled (each carries its timestamp)."""
+    if not meter_values:
+        return default
+    return parse_time(meter_values[-1]["timestamp"])
 
 
 class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
@@ -205,6 +213,12 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
     def _refuse(self, refused: Callable[[ChargeGroupsError], T], error: ChargeGroupsError) -> T:
         log.warning("%s: %s (%s)", self.id, error.detail, error.code)
         return refused(error)
+
+    async def charger_booted(self) -> None:
+        async def work(session: AsyncSession, charger: Charger) -> None:
+            await sessions.charger_booted(session, charger=charger)
+
+        await self.guarded(work, lambda _: None)
 
     async def record_operation(
         self, operation: str, status: str, request_id: int | None = None

@@ -30,6 +30,7 @@ from chargegroups.ocpp.protocol import (
     handles,
     ocpp_time,
     parse_time,
+    sampled_at,
 )
 from chargegroups.session import service as sessions
 
@@ -60,6 +61,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
 
     @handles(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
+        await self.charger_booted()
         now = utcnow()
         return call_result.BootNotification(
             current_time=ocpp_time(now),
@@ -187,12 +189,13 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
         reading = energy_wh(meter_value)
+        at = sampled_at(meter_value, utcnow())
         if reading is not None:
 
             async def work(session: AsyncSession, charger: Charger) -> None:
                 if transaction_id is None:
                     await sessions.record_meter_at(
-                        session, charger=charger, evse_id=connector_id, energy_wh=reading
+                        session, charger=charger, evse_id=connector_id, energy_wh=reading, at=at
                     )
                 else:
                     await sessions.record_meter(
@@ -200,6 +203,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
                         charger=charger,
                         transaction_id=str(transaction_id),
                         energy_wh=reading,
+                        at=at,
                     )
 
             await self.guarded(work, lambda _: None)

@@ -34,6 +34,7 @@ from chargegroups.ocpp.protocol import (
     handles,
     ocpp_time,
     parse_time,
+    sampled_at,
 )
 from chargegroups.ocpp.reports import device_model_read, events_read
 from chargegroups.session import service as sessions
@@ -66,6 +67,7 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
 
     @handles(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
+        await self.charger_booted()
         now = utcnow()
         return call_result.BootNotification(
             current_time=ocpp_time(now),
@@ -279,7 +281,11 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
                         }
             if reading is not None and event_type != TransactionEventEnumType.ended.value:
                 await sessions.record_meter(
-                    session, charger=charger, transaction_id=transaction_id, energy_wh=reading
+                    session,
+                    charger=charger,
+                    transaction_id=transaction_id,
+                    energy_wh=reading,
+                    at=sampled_at(meter_value, at),
                 )
             if charging_state in (_IDLE, _CHARGING):
                 await sessions.charging_changed(
@@ -316,11 +322,12 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
     ) -> call_result.MeterValues:
         """Outside TransactionEvent: kept on the unfinished session at that EVSE, if any."""
         reading = energy_wh(meter_value)
+        at = sampled_at(meter_value, utcnow())
         if reading is not None and evse_id > 0:
 
             async def work(session: AsyncSession, charger: Charger) -> None:
                 await sessions.record_meter_at(
-                    session, charger=charger, evse_id=evse_id, energy_wh=reading
+                    session, charger=charger, evse_id=evse_id, energy_wh=reading, at=at
                 )
 
             await self.guarded(work, lambda _: None)

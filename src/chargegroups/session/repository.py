@@ -95,12 +95,41 @@ async def transaction_count(session: AsyncSession, charger_id: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def unfinished_at_evse(
-    session: AsyncSession, charger_id: str, evse_id: int
+async def _unfinished(
+    session: AsyncSession, *where: ColumnElement[bool], for_update: bool
 ) -> Sequence[ChargingSession]:
-    stmt = select(ChargingSession).where(
+    stmt = select(ChargingSession).where(ChargingSession.status.in_(UNFINISHED), *where)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return list((await session.execute(stmt.order_by(ChargingSession.started_at))).scalars())
+
+
+async def unfinished_at_evse(
+    session: AsyncSession, charger_id: str, evse_id: int, *, for_update: bool = False
+) -> Sequence[ChargingSession]:
+    return await _unfinished(
+        session,
         ChargingSession.charger_id == charger_id,
         ChargingSession.evse_id == evse_id,
-        ChargingSession.status.in_(UNFINISHED),
+        for_update=for_update,
     )
-    return list((await session.execute(stmt)).scalars())
+
+
+async def unfinished_of_charger(
+    session: AsyncSession, charger_id: str, *, for_update: bool = False
+) -> Sequence[ChargingSession]:
+    return await _unfinished(
+        session, ChargingSession.charger_id == charger_id, for_update=for_update
+    )
+
+
+async def unfinished_of_token(
+    session: AsyncSession, operator_id: str, token_uid: str, *, for_update: bool = False
+) -> Sequence[ChargingSession]:
+    """A token's unfinished sessions on the operator's network (uids compare case-blind)."""
+    return await _unfinished(
+        session,
+        ChargingSession.operator_id == operator_id,
+        func.lower(ChargingSession.token_uid) == token_uid.lower(),
+        for_update=for_update,
+    )

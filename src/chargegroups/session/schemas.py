@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from chargegroups.kit.money import format_amount
 from chargegroups.models import ChargingSession
+from chargegroups.rest.schemas import ApiModel
 
 
 class PayerOut(BaseModel):
@@ -62,6 +63,12 @@ class SessionOut(BaseModel):
     vat: str | None
     total: TotalOut
     status: str
+    ended_by: str | None = Field(
+        description="charger (its stop), system (a session its charger never ended: "
+        "end_reason charger_booted, new_transaction_on_evse or max_duration), operator (by "
+        "hand); null while unfinished."
+    )
+    end_reason: str | None
 
     @classmethod
     def of(cls, row: ChargingSession, charge_point_id: str) -> SessionOut:
@@ -89,7 +96,13 @@ class SessionOut(BaseModel):
             vat=_money(row.vat, row.currency),
             total=TotalOut(amount=_money(row.total, row.currency), currency=row.currency),
             status=row.status,
+            ended_by=row.ended_by,
+            end_reason=row.end_reason,
         )
+
+
+class SessionEndIn(ApiModel):
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class SessionPageOut(BaseModel):
