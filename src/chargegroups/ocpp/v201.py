@@ -270,6 +270,12 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
                 )
                 if outcome.decision is not None:
                     info = id_token_info(outcome.decision)
+                elif not sessions.same_token(outcome.session, token_uid):
+                    # Another card on a running transaction (a stop, say): its own answer.
+                    decision = await decide_for_token(
+                        session, charger=charger, token_uid=token_uid, at=at
+                    )
+                    info = id_token_info(decision)
                 elif outcome.session.status == sessions.REFUSED:
                     info = {"status": AuthorizationStatusEnumType.invalid.value}
                 else:

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.auth.subject import AuthSubject
+from chargegroups.decision.loader import normalize_token_uid
 from chargegroups.models import Charger, ChargingSession, User
 
 UNFINISHED = ("active",)
@@ -130,6 +131,6 @@ async def unfinished_of_token(
     return await _unfinished(
         session,
         ChargingSession.operator_id == operator_id,
-        func.lower(ChargingSession.token_uid) == token_uid.lower(),
+        func.lower(ChargingSession.token_uid) == normalize_token_uid(token_uid),
         for_update=for_update,
     )

@@ -24,6 +24,7 @@ from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import SYSTEM, Actor, AuthSubject
 from chargegroups.billing import service as billing_service
 from chargegroups.charger.service import charger_actor
+from chargegroups.decision.loader import normalize_token_uid
 from chargegroups.decision.rules import Decision
 from chargegroups.decision.service import decide_for_token
 from chargegroups.errors import Conflict, NotFound, NotPermitted
@@ -430,6 +431,10 @@ async def _price(
     row.vat = priced.vat
     row.total = priced.total
     row.currency = priced.currency
+
+
+def same_token(row: ChargingSession, token_uid: str) -> bool:
+    return normalize_token_uid(row.token_uid) == normalize_token_uid(token_uid)
 
 
 async def _parent_id_tag(session: AsyncSession, row: ChargingSession) -> str | None:
