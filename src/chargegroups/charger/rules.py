@@ -163,3 +163,19 @@ def with_device_model(
     current["local_auth_list"] = {**current.get("local_auth_list", {}), **part.local_auth_list}
     current["reported_at"] = _iso(at)
     return current
+
+
+def has_place(
+    connectors: int, device_model: dict[str, Any] | None, evse_id: int, connector_id: int
+) -> bool:
+    """Whether the charger has this EVSE and connector: as its reported device model lists them,
+    else as many EVSEs as its configured connector count (one connector each in 1.6, any
+    connector number in 2.0.1, whose connectors we do not know then)."""
+    if evse_id < 1 or connector_id < 1:
+        return False
+    evses = {int(e["id"]): e["connectors"] for e in (device_model or {}).get("evses", [])}
+    if not evses:
+        return evse_id <= connectors
+    if evse_id not in evses:
+        return False
+    return not evses[evse_id] or connector_id in evses[evse_id]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
@@ -33,7 +34,7 @@ from starlette.websockets import WebSocket
 from chargegroups.charger import service as chargers
 from chargegroups.database import ReadPool, unit_of_work
 from chargegroups.errors import ChargeGroupsError, NotFound
-from chargegroups.kit.clock import utcnow
+from chargegroups.kit.clock import plausible_instant, utcnow
 from chargegroups.models import Charger
 from chargegroups.session import service as sessions
 
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 ENERGY_REGISTER = "Energy.Active.Import.Register"
+MESSAGE_ID_MAX = 36  # OCPP-J caps a message id at 36 characters
+_LEADING_ID = re.compile(r'\s*\[\s*\d+\s*,\s*"([^"\\]*)"')
 
 
 def handles(action: str) -> Callable[[F], F]:
@@ -83,14 +86,21 @@ def ocpp_time(at: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """An OCPP dateTime (RFC 3339); a value without a zone is taken as UTC."""
+    """An OCPP dateTime (RFC 3339); a value without a zone is taken as UTC. A charger whose
+    clock is broken (before 2000, or more than a day ahead of ours) is taken to mean now: what
+    it reports is still recorded and billed, at the time we received it."""
     try:
         at = datetime.fromisoformat(text)
     except (TypeError, ValueError):
         raise TypeConstraintViolationError(
             details={"cause": f"not a date-time: {text!r}"}
         ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    now = utcnow()
+    if not plausible_instant(at, now):
+        log.warning("a charger's clock says %s; taken as the receipt time %s", text[:40], now)
+        return now
+    return at
 
 
 def energy_wh(meter_values: list[dict[str, Any]] | None) -> int | None:
@@ -150,6 +160,18 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
             msg = unpack(raw_msg)
         except OCPPError as error:
             await self._send_error(_unique_id(raw_msg), self._frame_error_code(error), error)
+            return
+        except RecursionError:  # JSON nested deeper than the parser goes
+            log.warning("%s: a frame nested too deep (%d bytes)", self.id, len(raw_msg))
+            too_deep = FormatViolationError(details={"cause": "JSON nested too deep"})
+            await self._send_error(_unique_id(raw_msg), self._frame_error_code(too_deep), too_deep)
+            return
+        if len(msg.unique_id) > MESSAGE_ID_MAX:
+            log.warning("%s: a message id of %d characters", self.id, len(msg.unique_id))
+            too_long = FormatViolationError(details={"cause": "message id longer than 36"})
+            await self._send_error(
+                msg.unique_id[:MESSAGE_ID_MAX], self._frame_error_code(too_long), too_long
+            )
             return
         if msg.message_type_id != MessageType.Call:
             self._response_queue.put_nowait(msg)
@@ -253,6 +275,9 @@ def _unique_id(raw: str) -> str:
         data = json.loads(raw)
     except (TypeError, ValueError):
         return "-1"
+    except RecursionError:  # the id comes before the depth: read it from the frame's start
+        found = _LEADING_ID.match(raw)
+        return found.group(1)[:MESSAGE_ID_MAX] if found else "-1"
     if isinstance(data, list) and len(data) > 1 and isinstance(data[1], str):
-        return data[1][:36]
+        return data[1][:MESSAGE_ID_MAX]
     return "-1"

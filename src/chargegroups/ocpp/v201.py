@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.v201 import ChargePoint as LibraryChargePoint
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import (
@@ -255,6 +256,8 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
         connector_id = 1 if evse is None else int(evse.get("connector_id") or 1)
 
         async def work(session: AsyncSession, charger: Charger) -> dict[str, Any] | None:
+            if evse is not None and event_type == TransactionEventEnumType.started.value:
+                sessions.require_place(charger, evse_id, connector_id)
             info: dict[str, Any] | None = None
             if token_uid is not None and event_type != TransactionEventEnumType.ended.value:
                 # Started, or the first event that names the driver (authorized after plug-in).
@@ -317,9 +320,12 @@ class ChargePoint201(CentralSystemChargePoint, LibraryChargePoint):  # type: ign
                     info = id_token_info(decision)
             return info
 
-        info = await self.guarded(
-            work, lambda error: None if token_uid is None else _invalid(error)
-        )
+        def refused(error: ChargeGroupsError) -> dict[str, Any]:
+            if token_uid is None:  # no idTokenInfo to refuse with: the event is refused
+                raise PropertyConstraintViolationError(details={"cause": error.detail})
+            return _invalid(error)
+
+        info = await self.guarded(work, refused)
         return call_result.TransactionEvent(id_token_info=info)
 
     @handles(Action.meter_values)

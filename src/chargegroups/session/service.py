@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chargegroups.audit.service import record_change
 from chargegroups.auth.subject import SYSTEM, Actor, AuthSubject
 from chargegroups.billing import service as billing_service
+from chargegroups.charger.rules import has_place
 from chargegroups.charger.service import charger_actor
 from chargegroups.decision.loader import normalize_token_uid
 from chargegroups.decision.rules import Decision
 from chargegroups.decision.service import decide_for_token
-from chargegroups.errors import Conflict, NotFound, NotPermitted
+from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.kit.clock import utcnow
 from chargegroups.kit.pagination import Page, PageRequest, paginate
 from chargegroups.models import Charger, ChargingSession, Operator, RatePlan, User
@@ -106,6 +107,9 @@ async def start_transaction(
     )
     if existing is not None:
         return StartOutcome(existing, None, await _parent_id_tag(session, existing))
+    require_place(charger, evse_id, connector_id)
+    if meter_start_wh < 0:
+        raise InvalidInput("A meter reading is never negative.", code="negative_meter")
     await _end_orphans_before(
         session, charger, evse_id=evse_id, token_uid=token_uid, started_at=started_at
     )
@@ -167,12 +171,20 @@ async def start_transaction(
     return StartOutcome(row, decision, decision.parent_id_tag)
 
 
+def require_place(charger: Charger, evse_id: int, connector_id: int) -> None:
+    """A transaction only where the charger has that EVSE and connector (charger.rules)."""
+    if not has_place(charger.connectors, charger.device_model, evse_id, connector_id):
+        raise InvalidInput(
+            f"The charger has no EVSE {evse_id} connector {connector_id}.", code="unknown_place"
+        )
+
+
 async def record_meter(
     session: AsyncSession, *, charger: Charger, transaction_id: str, energy_wh: int, at: datetime
 ) -> None:
     """Keep the latest energy register reading of an unfinished transaction, and its time."""
     row = await repository.by_transaction(session, charger.id, transaction_id)
-    if row is None or row.status != ACTIVE:
+    if row is None or row.status != ACTIVE or energy_wh < 0:
         return
     _read(row, energy_wh, at)
     await session.flush()
@@ -183,6 +195,8 @@ async def record_meter_at(
 ) -> None:
     """Meter values that name no transaction (1.6 without transactionId, 2.0.1 MeterValues)
     belong to the unfinished session at that EVSE, if there is one."""
+    if energy_wh < 0:
+        return
     for row in await repository.unfinished_at_evse(session, charger.id, evse_id):
         _read(row, energy_wh, at)
     await session.flush()
@@ -271,7 +285,9 @@ async def _finish(
 ) -> None:
     """End an unfinished session: measured, priced once, on its payer's statement, audited."""
     stopped_at = max(stopped_at, row.started_at)
-    meter_stop = meter_stop_wh if meter_stop_wh is not None else row.meter_last_wh
+    # A negative reading is no reading: the last one we kept stands in.
+    usable = meter_stop_wh is not None and meter_stop_wh >= 0
+    meter_stop = meter_stop_wh if usable else row.meter_last_wh
     meter_stop = row.meter_start_wh if meter_stop is None else meter_stop
     charging_end = row.charging_ended_at or stopped_at
     row.stopped_at = stopped_at
