@@ -70,9 +70,12 @@ def instances(node: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[A
     if kind == "string":
         return st.text(max_size=node.get("maxLength", 20))
     if kind == "integer":
-        return st.integers(-(2**31), 2**31)
+        return st.integers(int(node.get("minimum", -(2**31))), int(node.get("maximum", 2**31)))
     if kind == "number":
-        return st.integers(-1000, 1000) | st.floats(-1e6, 1e6, allow_nan=False)
+        low, high = node.get("minimum", -1e6), node.get("maximum", 1e6)
+        return st.integers(int(max(low, -1000)), int(min(high, 1000))) | st.floats(
+            low, high, allow_nan=False
+        )
     if kind == "boolean":
         return st.booleans()
     return st.none()

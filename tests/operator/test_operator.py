@@ -62,3 +62,19 @@ async def test_null_for_a_required_operator_setting_is_a_422(uow, client) -> Non
         headers = await bearer(s, world.admin)
     response = await client.patch("/api/v1/operator", json={"timezone": None}, headers=headers)
     assert response.status_code == 422
+
+
+async def test_the_maximum_session_duration_is_24_hours_until_changed(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        headers = await bearer(s, world.admin)
+    assert (await client.get("/api/v1/operator", headers=headers)).json()["max_session_hours"] == 24
+    for hours in (0, 721):
+        refused = await client.patch(
+            "/api/v1/operator", json={"max_session_hours": hours}, headers=headers
+        )
+        assert refused.status_code == 422
+    patched = await client.patch(
+        "/api/v1/operator", json={"max_session_hours": 48}, headers=headers
+    )
+    assert (patched.status_code, patched.json()["max_session_hours"]) == (200, 48)

@@ -26,6 +26,7 @@ async def completed(
         operator_id=charger.operator_id,
         charger_id=charger.id,
         account_id=charger.account_id,
+        evse_id=1,
         connector_id=1,
         transaction_id=f"{charger.id[-6:]}-{driver.id[-6:]}",
         user_id=driver.id,

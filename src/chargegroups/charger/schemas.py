@@ -40,6 +40,48 @@ class ChargerPatch(ApiModel):
     password: str | None = Field(default=None, min_length=8, max_length=200)
 
 
+class ConnectorStatusOut(BaseModel):
+    evse_id: int = Field(
+        description="1.6: the connector's number (one EVSE each); 0: the whole charger."
+    )
+    connector_id: int
+    status: str = Field(
+        description="As the charger reported it (1.6 status / 2.0.1 connectorStatus)."
+    )
+    error_code: str | None = Field(description="1.6 errorCode (NoError when fine).")
+    info: str | None
+    at: datetime
+
+
+class FaultOut(BaseModel):
+    source: str = Field(
+        description="Where: a connector, the station, or a 2.0.1 component / variable."
+    )
+    code: str | None
+    info: str | None
+    at: datetime
+
+
+class OperationStatusOut(BaseModel):
+    status: str
+    request_id: int | None
+    at: datetime
+
+
+class EvseOut(BaseModel):
+    id: int
+    connectors: list[int]
+
+
+class DeviceModelOut(BaseModel):
+    evses: list[EvseOut]
+    local_auth_list: dict[str, int | bool] = Field(
+        description="LocalAuthListCtrlr: enabled, available, entries, max_entries, "
+        "items_per_message, bytes_per_message (those reported)."
+    )
+    reported_at: datetime
+
+
 class ChargerOut(BaseModel):
     id: str
     charge_point_id: str
@@ -54,9 +96,21 @@ class ChargerOut(BaseModel):
     )
     last_seen_at: datetime | None
     created_at: datetime
+    connector_statuses: list[ConnectorStatusOut] = Field(
+        description="Each connector's last reported status (OCPP StatusNotification / NotifyEvent)."
+    )
+    faults: list[FaultOut] = Field(description="Faults the charger reported and has not cleared.")
+    operations: dict[str, OperationStatusOut] = Field(
+        description="Progress the charger last reported of firmware, diagnostics, log and "
+        "publish_firmware operations."
+    )
+    device_model: DeviceModelOut | None = Field(
+        description="What the charger's last 2.0.1 NotifyReport said it has."
+    )
 
     @classmethod
     def of(cls, charger: Charger, *, online: bool) -> ChargerOut:
+        status = charger.station_status or {}
         return cls(
             id=charger.id,
             charge_point_id=charger.charge_point_id,
@@ -69,6 +123,17 @@ class ChargerOut(BaseModel):
             online=online,
             last_seen_at=charger.last_seen_at,
             created_at=charger.created_at,
+            connector_statuses=[
+                ConnectorStatusOut.model_validate(c) for c in status.get("connectors", [])
+            ],
+            faults=[FaultOut.model_validate(f) for f in status.get("faults", [])],
+            operations={
+                name: OperationStatusOut.model_validate(value)
+                for name, value in (charger.operations_status or {}).items()
+            },
+            device_model=None
+            if charger.device_model is None
+            else DeviceModelOut.model_validate(charger.device_model),
         )
 
 

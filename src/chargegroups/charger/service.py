@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
-from chargegroups.auth.subject import AuthSubject
+from chargegroups.auth.subject import Actor, AuthSubject
 from chargegroups.charger import connections, repository
 from chargegroups.charger.revocation import access_revoked
-from chargegroups.charger.rules import revokes_access
+from chargegroups.charger.rules import (
+    ConnectorStatus,
+    DeviceModelPart,
+    Fault,
+    revokes_access,
+    with_connector_status,
+    with_device_model,
+    with_faults,
+    with_operation_status,
+)
 from chargegroups.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from chargegroups.group.service import visible_group
 from chargegroups.kit.clock import utcnow
@@ -241,3 +251,91 @@ async def remove_from_scope(
         before={"group_id": group.id, "group_name": group.name},
     )
     access_revoked(session, operator_id=charger.operator_id, charger_ids=[charger.id])
+
+
+# What chargers report over OCPP (the OCPP edge calls these in the message's transaction).
+
+
+def charger_actor(charger: Charger) -> Actor:
+    return Actor(kind="charger", id=charger.id)
+
+
+async def _audit_reported(
+    session: AsyncSession, charger: Charger, action: str, after: dict[str, Any]
+) -> None:
+    await record_change(
+        session,
+        charger_actor(charger),
+        action,
+        target_type="charger",
+        target_id=charger.id,
+        operator_id=charger.operator_id,
+        account_id=charger.account_id,
+        after=after,
+    )
+
+
+async def _audit_faults(session: AsyncSession, charger: Charger, faults: list[Fault]) -> None:
+    for fault in faults:
+        action = "charger.fault_cleared" if fault.cleared else "charger.fault"
+        await _audit_reported(session, charger, action, fault.as_dict())
+
+
+async def record_connector_status(
+    session: AsyncSession, charger: Charger, status: ConnectorStatus
+) -> None:
+    """A connector's status is kept as telemetry (not audited); a fault it raises or clears
+    is audited."""
+    charger.station_status, changed = with_connector_status(charger.station_status, status)
+    await session.flush()
+    await _audit_faults(session, charger, changed)
+
+
+async def record_faults(session: AsyncSession, charger: Charger, faults: list[Fault]) -> None:
+    if not faults:
+        return
+    charger.station_status, changed = with_faults(charger.station_status, faults)
+    await session.flush()
+    await _audit_faults(session, charger, changed)
+
+
+async def record_operation_status(
+    session: AsyncSession,
+    charger: Charger,
+    operation: str,
+    status: str,
+    *,
+    request_id: int | None = None,
+    at: datetime,
+) -> None:
+    """Firmware, diagnostics and log uploads report their progress step by step."""
+    charger.operations_status = with_operation_status(
+        charger.operations_status, operation, status, request_id, at
+    )
+    await session.flush()
+    await _audit_reported(
+        session,
+        charger,
+        "charger.operation_status",
+        {"operation": operation, "status": status, "request_id": request_id},
+    )
+
+
+async def record_device_model(
+    session: AsyncSession, charger: Charger, part: DeviceModelPart, *, fresh: bool, at: datetime
+) -> None:
+    charger.device_model = with_device_model(charger.device_model, part, fresh=fresh, at=at)
+    await session.flush()
+    await _audit_reported(session, charger, "charger.device_model_reported", charger.device_model)
+
+
+async def record_security_event(
+    session: AsyncSession, charger: Charger, *, kind: str, at: datetime, tech_info: str | None
+) -> None:
+    """A charger's security event (OCPP SecurityEventNotification) lands in the audit log."""
+    await _audit_reported(
+        session,
+        charger,
+        "charger.security_event",
+        {"type": kind, "at": at.isoformat(), "tech_info": tech_info},
+    )

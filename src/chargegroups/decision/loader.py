@@ -24,7 +24,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    false,
     func,
     null,
     select,
@@ -57,6 +56,7 @@ from chargegroups.models import (
 from chargegroups.models.group import SCOPE_ACCOUNT
 from chargegroups.rate_plan import repository as rate_plans
 from chargegroups.rate_plan.rules import Discount, summary, terms_from_dict
+from chargegroups.session.rules import outlived
 
 __all__ = [
     "NO_RATE_PLAN",
@@ -83,18 +83,20 @@ def normalize_token_uid(uid: str) -> str:
 def _statement(*, by_token: bool, which_charger: ColumnElement[bool]) -> Select[Any]:
     if by_token:
         token_cols: tuple[Any, ...] = (DriverToken.uid, DriverToken.blocked, DriverToken.expires_at)
+        # The latest start of the token's unfinished sessions: one younger than the operator's
+        # maximum duration means it is charging now (D3, session.rules.outlived).
         unfinished: Any = (
-            select(ChargingSession.id)
+            select(func.max(ChargingSession.started_at))
             .where(
                 ChargingSession.user_id == User.id,
                 ChargingSession.status == "active",
                 func.lower(ChargingSession.token_uid) == DriverToken.uid_normalized,
             )
-            .exists()
+            .scalar_subquery()
         )
     else:
         token_cols = (null(), null(), null())
-        unfinished = false()
+        unfinished = null()
     stmt = rate_plans.charger_plan_from(
         select(
             Charger.id,
@@ -119,6 +121,7 @@ def _statement(*, by_token: bool, which_charger: ColumnElement[bool]) -> Select[
             UserGroup.pays_at,
             GroupMembership.valid_until,
             ChargerScope.group_id,
+            Operator.max_session_hours,
         ).select_from(Charger)
     )
     if by_token:
@@ -248,6 +251,8 @@ async def _facts(
         :9
     ]
     user_id, u_blocked, parent_tag, user_account_id, unfinished = first[9:14]
+    latest_unfinished_start = from_database(unfinished)
+    max_session_hours = first[24]
     user = None
     if user_id is not None:
         user = UserFacts(user_id, bool(u_blocked), parent_tag, user_account_id)
@@ -287,7 +292,8 @@ async def _facts(
         user=user,
         charger=charger,
         groups=tuple(groups),
-        has_unfinished_transaction=bool(unfinished),
+        has_unfinished_transaction=latest_unfinished_start is not None
+        and not outlived(latest_unfinished_start, at, max_session_hours),
         at=at,
         cache_ttl_seconds=ttl,
         token_uid=token_uid if token is None else token.uid,

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+# Instants from outside (a charger's clock) outside these bounds are not believed.
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+MOST_AHEAD = timedelta(days=1)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def plausible_instant(at: datetime, now: datetime) -> bool:
+    """From 2000 to a day past ``now``: anything else is a broken clock (and arithmetic on
+    year 9999 overflows)."""
+    return EARLIEST_PLAUSIBLE <= at <= now + MOST_AHEAD
 
 
 def as_utc(value: datetime) -> datetime:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -46,6 +47,12 @@ class Charger(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     ocpp_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # What the charger last reported over OCPP (charger.rules): its connectors' status and open
+    # faults, its firmware / diagnostics / log upload status, and its device model (EVSEs,
+    # connectors, local authorization list limits).
+    station_status: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    operations_status: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    device_model: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -33,6 +33,9 @@ class ChargingSession(Base):
     operator_id: Mapped[str] = mapped_column(IdStr, ForeignKey("operators.id", ondelete="CASCADE"))
     charger_id: Mapped[str] = mapped_column(IdStr, ForeignKey("chargers.id"))
     account_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    # Where (OCPP 2.0.1's model): the EVSE, and the connector within it. A 1.6 connector is an
+    # EVSE of its own (its number is the EVSE id, connector 1).
+    evse_id: Mapped[int] = mapped_column(Integer)
     connector_id: Mapped[int] = mapped_column(Integer)
     transaction_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(IdStr, ForeignKey("users.id"), nullable=True)
@@ -43,6 +46,8 @@ class ChargingSession(Base):
     charging_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     meter_start_wh: Mapped[int] = mapped_column(Integer, default=0)
     meter_last_wh: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When that reading was taken: where a session the charger never ended is ended.
+    meter_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     energy_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal(0))
     charging_seconds: Mapped[int] = mapped_column(Integer, default=0)
     idle_seconds: Mapped[int] = mapped_column(Integer, default=0)
@@ -58,6 +63,10 @@ class ChargingSession(Base):
     subtotal: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     vat: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # Who ended it: "charger" (its stop message), "system" (an orphan, session.rules), or
+    # "operator" (by hand); None while unfinished. end_reason says why.
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     statement_id: Mapped[str | None] = mapped_column(
         IdStr, ForeignKey("statements.id"), nullable=True, index=True
     )

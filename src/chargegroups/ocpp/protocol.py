@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
@@ -33,12 +34,15 @@ from ocpp.routing import on
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket
 
+from chargegroups.charger import service as chargers
 from chargegroups.database import ReadPool, unit_of_work
 from chargegroups.errors import ChargeGroupsError, InvalidInput, NotFound
 from chargegroups.kit import metrics
+from chargegroups.kit.clock import plausible_instant, utcnow
 from chargegroups.kit.request_context import charge_point_id_var
 from chargegroups.models import Charger
 from chargegroups.ocpp import schemas
+from chargegroups.session import service as sessions
 
 log = logging.getLogger(__name__)
 # The library logs every frame it receives and sends (tokens and all) at INFO: kept apart, and
@@ -47,6 +51,8 @@ FRAME_LOG = logging.getLogger("chargegroups.ocpp.frames")
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 ENERGY_REGISTER = "Energy.Active.Import.Register"
+MESSAGE_ID_MAX = 36  # OCPP-J caps a message id at 36 characters
+_LEADING_ID = re.compile(r'\s*\[\s*\d+\s*,\s*"([^"\\]*)"')
 
 
 def handles(action: str) -> Callable[[F], F]:
@@ -89,14 +95,21 @@ def ocpp_time(at: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """An OCPP dateTime (RFC 3339); a value without a zone is taken as UTC."""
+    """An OCPP dateTime (RFC 3339); a value without a zone is taken as UTC. A charger whose
+    clock is broken (before 2000, or more than a day ahead of ours) is taken to mean now: what
+    it reports is still recorded and billed, at the time we received it."""
     try:
         at = datetime.fromisoformat(text)
     except (TypeError, ValueError):
         raise TypeConstraintViolationError(
             details={"cause": f"not a date-time: {text!r}"}
         ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    now = utcnow()
+    if not plausible_instant(at, now):
+        log.warning("a charger's clock says %s; taken as the receipt time %s", text[:40], now)
+        return now
+    return at
 
 
 def energy_wh(meter_values: list[dict[str, Any]] | None) -> int | None:
@@ -117,6 +130,13 @@ def energy_wh(meter_values: list[dict[str, Any]] | None) -> int | None:
                 continue
             reading = round(value * 1000 if unit == "kWh" else value)
     return reading
+
+
+def sampled_at(meter_values: list[dict[str, Any]] | None, default: datetime) -> datetime:
+    """When the last of these meter values was sampled (each carries its timestamp)."""
+    if not meter_values:
+        return default
+    return parse_time(meter_values[-1]["timestamp"])
 
 
 class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
@@ -162,6 +182,18 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
             msg = unpack(raw_msg)
         except OCPPError as error:
             await self._send_error(_unique_id(raw_msg), self._frame_error_code(error), error)
+            return
+        except RecursionError:  # JSON nested deeper than the parser goes
+            log.warning("%s: a frame nested too deep (%d bytes)", self.id, len(raw_msg))
+            too_deep = FormatViolationError(details={"cause": "JSON nested too deep"})
+            await self._send_error(_unique_id(raw_msg), self._frame_error_code(too_deep), too_deep)
+            return
+        if len(msg.unique_id) > MESSAGE_ID_MAX:
+            log.warning("%s: a message id of %d characters", self.id, len(msg.unique_id))
+            too_long = FormatViolationError(details={"cause": "message id longer than 36"})
+            await self._send_error(
+                msg.unique_id[:MESSAGE_ID_MAX], self._frame_error_code(too_long), too_long
+            )
             return
         if msg.message_type_id != MessageType.Call:
             self._response_queue.put_nowait(msg)
@@ -227,6 +259,35 @@ class CentralSystemChargePoint(ChargePoint):  # type: ignore[misc]
         log.warning("%s: %s (%s)", self.id, error.detail, error.code)
         return refused(error)
 
+    async def charger_booted(self) -> None:
+        async def work(session: AsyncSession, charger: Charger) -> None:
+            await sessions.charger_booted(session, charger=charger)
+
+        await self.guarded(work, lambda _: None)
+
+    async def record_operation(
+        self, operation: str, status: str, request_id: int | None = None
+    ) -> None:
+        """A firmware, diagnostics or log upload's progress, kept on the charger."""
+        at = utcnow()
+
+        async def work(session: AsyncSession, charger: Charger) -> None:
+            await chargers.record_operation_status(
+                session, charger, operation, status, request_id=request_id, at=at
+            )
+
+        await self.guarded(work, lambda _: None)
+
+    async def record_security_event(self, kind: str, timestamp: str, tech_info: str | None) -> None:
+        at = parse_time(timestamp)
+
+        async def work(session: AsyncSession, charger: Charger) -> None:
+            await chargers.record_security_event(
+                session, charger, kind=kind, at=at, tech_info=tech_info
+            )
+
+        await self.guarded(work, lambda _: None)
+
     async def clear_cache(self) -> None:
         raise NotImplementedError
 
@@ -261,6 +322,9 @@ def _unique_id(raw: str) -> str:
         data = json.loads(raw)
     except (TypeError, ValueError):
         return "-1"
+    except RecursionError:  # the id comes before the depth: read it from the frame's start
+        found = _LEADING_ID.match(raw)
+        return found.group(1)[:MESSAGE_ID_MAX] if found else "-1"
     if isinstance(data, list) and len(data) > 1 and isinstance(data[1], str):
-        return data[1][:36]
+        return data[1][:MESSAGE_ID_MAX]
     return "-1"

@@ -6,9 +6,18 @@ from typing import Any
 
 from ocpp.v16 import ChargePoint as LibraryChargePoint
 from ocpp.v16 import call, call_result
-from ocpp.v16.enums import Action, AuthorizationStatus, ChargePointStatus, RegistrationStatus
+from ocpp.v16.enums import (
+    Action,
+    AuthorizationStatus,
+    ChargePointStatus,
+    DataTransferStatus,
+    GenericStatus,
+    RegistrationStatus,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.charger import service as chargers
+from chargegroups.charger.rules import ConnectorStatus
 from chargegroups.database import ReadPool
 from chargegroups.decision.rules import Decision
 from chargegroups.decision.service import decide_for_token
@@ -21,6 +30,7 @@ from chargegroups.ocpp.protocol import (
     handles,
     ocpp_time,
     parse_time,
+    sampled_at,
 )
 from chargegroups.session import service as sessions
 
@@ -51,6 +61,7 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
 
     @handles(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
+        await self.charger_booted()
         now = utcnow()
         return call_result.BootNotification(
             current_time=ocpp_time(now),
@@ -65,21 +76,38 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
 
     @handles(Action.status_notification)
     async def on_status_notification(
-        self, connector_id: int, status: str, timestamp: str | None = None, **_: Any
+        self,
+        connector_id: int,
+        error_code: str,
+        status: str,
+        timestamp: str | None = None,
+        info: str | None = None,
+        vendor_error_code: str | None = None,
+        **_: Any,
     ) -> call_result.StatusNotification:
-        if status in _IDLE or status == _CHARGING:
-            at = parse_time(timestamp) if timestamp else utcnow()
+        at = parse_time(timestamp) if timestamp else utcnow()
+        # One EVSE per 1.6 connector; connector 0 is the charger as a whole (EVSE 0).
+        reported = ConnectorStatus(
+            evse_id=connector_id,
+            connector_id=1 if connector_id else 0,
+            status=status,
+            at=at,
+            error_code=error_code,
+            info=" ".join(filter(None, (info, vendor_error_code))) or None,
+        )
 
-            async def work(session: AsyncSession, charger: Charger) -> None:
+        async def work(session: AsyncSession, charger: Charger) -> None:
+            await chargers.record_connector_status(session, charger, reported)
+            if status in _IDLE or status == _CHARGING:
                 await sessions.charging_changed(
                     session,
                     charger=charger,
                     charging=status == _CHARGING,
                     at=at,
-                    connector_id=connector_id,
+                    evse_id=connector_id,
                 )
 
-            await self.guarded(work, lambda _: None)
+        await self.guarded(work, lambda _: None)
         return call_result.StatusNotification()
 
     @handles(Action.authorize)
@@ -101,7 +129,8 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
             outcome = await sessions.start_transaction(
                 session,
                 charger=charger,
-                connector_id=connector_id,
+                evse_id=connector_id,  # one EVSE per 1.6 connector
+                connector_id=1,
                 token_uid=id_tag,
                 meter_start_wh=meter_start,
                 started_at=started_at,
@@ -160,15 +189,70 @@ class ChargePoint16(CentralSystemChargePoint, LibraryChargePoint):  # type: igno
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
         reading = energy_wh(meter_value)
-        if transaction_id is not None and reading is not None:
+        at = sampled_at(meter_value, utcnow())
+        if reading is not None:
 
             async def work(session: AsyncSession, charger: Charger) -> None:
-                await sessions.record_meter(
-                    session, charger=charger, transaction_id=str(transaction_id), energy_wh=reading
-                )
+                if transaction_id is None:
+                    await sessions.record_meter_at(
+                        session, charger=charger, evse_id=connector_id, energy_wh=reading, at=at
+                    )
+                else:
+                    await sessions.record_meter(
+                        session,
+                        charger=charger,
+                        transaction_id=str(transaction_id),
+                        energy_wh=reading,
+                        at=at,
+                    )
 
             await self.guarded(work, lambda _: None)
         return call_result.MeterValues()
+
+    @handles(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        """No vendor extension is served here."""
+        return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+
+    @handles(Action.firmware_status_notification)
+    async def on_firmware_status_notification(
+        self, status: str
+    ) -> call_result.FirmwareStatusNotification:
+        await self.record_operation("firmware", status)
+        return call_result.FirmwareStatusNotification()
+
+    @handles(Action.signed_firmware_status_notification)
+    async def on_signed_firmware_status_notification(
+        self, status: str, request_id: int | None = None
+    ) -> call_result.SignedFirmwareStatusNotification:
+        await self.record_operation("firmware", status, request_id)
+        return call_result.SignedFirmwareStatusNotification()
+
+    @handles(Action.diagnostics_status_notification)
+    async def on_diagnostics_status_notification(
+        self, status: str
+    ) -> call_result.DiagnosticsStatusNotification:
+        await self.record_operation("diagnostics", status)
+        return call_result.DiagnosticsStatusNotification()
+
+    @handles(Action.log_status_notification)
+    async def on_log_status_notification(
+        self, status: str, request_id: int | None = None
+    ) -> call_result.LogStatusNotification:
+        await self.record_operation("log", status, request_id)
+        return call_result.LogStatusNotification()
+
+    @handles(Action.security_event_notification)
+    async def on_security_event_notification(
+        self, type: str, timestamp: str, tech_info: str | None = None
+    ) -> call_result.SecurityEventNotification:
+        await self.record_security_event(type, timestamp, tech_info)
+        return call_result.SecurityEventNotification()
+
+    @handles(Action.sign_certificate)
+    async def on_sign_certificate(self, csr: str) -> call_result.SignCertificate:
+        """We run no certificate authority for chargers."""
+        return call_result.SignCertificate(status=GenericStatus.rejected)
 
     async def clear_cache(self) -> None:
         await self.call(call.ClearCache())

@@ -13,6 +13,7 @@ class OperatorOut(OutModel):
     self_signup_enabled: bool
     auth_cache_ttl_seconds: int
     timezone: str
+    max_session_hours: int
 
 
 class OperatorPatch(ApiModel):
@@ -21,3 +22,9 @@ class OperatorPatch(ApiModel):
     self_signup_enabled: bool | None = None
     auth_cache_ttl_seconds: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
     timezone: str | None = Field(default=None, max_length=64)
+    max_session_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=720,
+        description="A session its charger never ended is over this long after its start.",
+    )

@@ -30,6 +30,7 @@ EDITABLE = (
     "self_signup_enabled",
     "auth_cache_ttl_seconds",
     "timezone",
+    "max_session_hours",
 )
 
 
@@ -126,7 +127,14 @@ async def update_operator(
     if not subject.is_operator_admin:
         raise NotPermitted("Only operator admins change operator settings.")
     operator = await get_operator(session, subject)
-    reject_nulls(changes, "name", "self_signup_enabled", "auth_cache_ttl_seconds", "timezone")
+    reject_nulls(
+        changes,
+        "name",
+        "self_signup_enabled",
+        "auth_cache_ttl_seconds",
+        "timezone",
+        "max_session_hours",
+    )
     if "timezone" in changes:
         try:
             ZoneInfo(changes["timezone"])

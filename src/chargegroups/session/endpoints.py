@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path
 from chargegroups.rest.deps import Db, Page, Subject
 from chargegroups.rest.schemas import PROBLEM_RESPONSES
 from chargegroups.session import service
-from chargegroups.session.schemas import SessionOut, SessionPageOut
+from chargegroups.session.schemas import SessionEndIn, SessionOut, SessionPageOut
 
 router = APIRouter(prefix="/sessions", tags=["sessions"], responses=PROBLEM_RESPONSES)
 
@@ -32,5 +32,18 @@ async def read_session(
 ) -> SessionOut:
     """One charging session with its price."""
     row = await service.get_session(db, subject, session_id)
+    cp_ids = await service.charge_point_ids(db, [row])
+    return SessionOut.of(row, cp_ids[row.charger_id])
+
+
+@router.post("/{session_id}/end", response_model=SessionOut)
+async def end_session(
+    session_id: Annotated[str, Path(max_length=36)],
+    body: SessionEndIn,
+    db: Db,
+    subject: Subject,
+) -> SessionOut:
+    """Operator admins end a session its charger never ended, at its last meter value."""
+    row = await service.end_session(db, subject, session_id, reason=body.reason)
     cp_ids = await service.charge_point_ids(db, [row])
     return SessionOut.of(row, cp_ids[row.charger_id])

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.auth.subject import AuthSubject
+from chargegroups.decision.loader import normalize_token_uid
 from chargegroups.models import Charger, ChargingSession, User
 
 UNFINISHED = ("active",)
@@ -74,7 +75,7 @@ async def same_start(
     session: AsyncSession,
     *,
     charger_id: str,
-    connector_id: int,
+    evse_id: int,
     token_uid: str,
     started_at: Any,
     meter_start_wh: int,
@@ -82,7 +83,7 @@ async def same_start(
     """A start the charger already reported (a replayed 1.6 StartTransaction carries no id)."""
     stmt = select(ChargingSession).where(
         ChargingSession.charger_id == charger_id,
-        ChargingSession.connector_id == connector_id,
+        ChargingSession.evse_id == evse_id,
         ChargingSession.token_uid == token_uid,
         ChargingSession.started_at == started_at,
         ChargingSession.meter_start_wh == meter_start_wh,
@@ -95,12 +96,41 @@ async def transaction_count(session: AsyncSession, charger_id: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def unfinished_on_connector(
-    session: AsyncSession, charger_id: str, connector_id: int
+async def _unfinished(
+    session: AsyncSession, *where: ColumnElement[bool], for_update: bool
 ) -> Sequence[ChargingSession]:
-    stmt = select(ChargingSession).where(
+    stmt = select(ChargingSession).where(ChargingSession.status.in_(UNFINISHED), *where)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return list((await session.execute(stmt.order_by(ChargingSession.started_at))).scalars())
+
+
+async def unfinished_at_evse(
+    session: AsyncSession, charger_id: str, evse_id: int, *, for_update: bool = False
+) -> Sequence[ChargingSession]:
+    return await _unfinished(
+        session,
         ChargingSession.charger_id == charger_id,
-        ChargingSession.connector_id == connector_id,
-        ChargingSession.status.in_(UNFINISHED),
+        ChargingSession.evse_id == evse_id,
+        for_update=for_update,
     )
-    return list((await session.execute(stmt)).scalars())
+
+
+async def unfinished_of_charger(
+    session: AsyncSession, charger_id: str, *, for_update: bool = False
+) -> Sequence[ChargingSession]:
+    return await _unfinished(
+        session, ChargingSession.charger_id == charger_id, for_update=for_update
+    )
+
+
+async def unfinished_of_token(
+    session: AsyncSession, operator_id: str, token_uid: str, *, for_update: bool = False
+) -> Sequence[ChargingSession]:
+    """A token's unfinished sessions on the operator's network (uids compare case-blind)."""
+    return await _unfinished(
+        session,
+        ChargingSession.operator_id == operator_id,
+        func.lower(ChargingSession.token_uid) == normalize_token_uid(token_uid),
+        for_update=for_update,
+    )

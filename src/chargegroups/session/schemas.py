@@ -4,10 +4,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chargegroups.kit.money import format_amount
 from chargegroups.models import ChargingSession
+from chargegroups.rest.schemas import ApiModel
 
 
 class PayerOut(BaseModel):
@@ -32,10 +33,19 @@ class TotalOut(BaseModel):
     currency: str | None
 
 
+class EvseOut(BaseModel):
+    id: int
+    connector_id: int = Field(description="The connector within the EVSE (OCPP 2.0.1).")
+
+
 class SessionOut(BaseModel):
     id: str
     charge_point_id: str
-    connector_id: int
+    connector_id: int = Field(
+        description="The charger's connector as OCPP 1.6 numbers it: the EVSE's id (kept for "
+        "clients written before `evse`)."
+    )
+    evse: EvseOut
     transaction_id: str
     user_id: str | None
     token_uid: str
@@ -53,13 +63,20 @@ class SessionOut(BaseModel):
     vat: str | None
     total: TotalOut
     status: str
+    ended_by: str | None = Field(
+        description="charger (its stop), system (a session its charger never ended: "
+        "end_reason charger_booted, new_transaction_on_evse or max_duration), operator (by "
+        "hand); null while unfinished."
+    )
+    end_reason: str | None
 
     @classmethod
     def of(cls, row: ChargingSession, charge_point_id: str) -> SessionOut:
         return cls(
             id=row.id,
             charge_point_id=charge_point_id,
-            connector_id=row.connector_id,
+            connector_id=row.evse_id,
+            evse=EvseOut(id=row.evse_id, connector_id=row.connector_id),
             transaction_id=row.transaction_id,
             user_id=row.user_id,
             token_uid=row.token_uid,
@@ -79,7 +96,13 @@ class SessionOut(BaseModel):
             vat=_money(row.vat, row.currency),
             total=TotalOut(amount=_money(row.total, row.currency), currency=row.currency),
             status=row.status,
+            ended_by=row.ended_by,
+            end_reason=row.end_reason,
         )
+
+
+class SessionEndIn(ApiModel):
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class SessionPageOut(BaseModel):

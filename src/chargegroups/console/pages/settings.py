@@ -1,4 +1,5 @@
-"""Operator Settings: the operator's own name, self sign-up and authorization-cache lifetime."""
+"""Operator Settings: the operator's own name, self sign-up, authorization-cache lifetime and
+maximum session duration."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def _patch_from(values: dict[str, Any]) -> dict[str, Any]:
         "name": values.get("name", ""),
         "timezone": values.get("timezone", ""),
         "auth_cache_ttl_seconds": values.get("auth_cache_ttl_seconds", ""),
+        "max_session_hours": values.get("max_session_hours", ""),
         # An unticked checkbox sends nothing.
         "self_signup_enabled": values.get("self_signup_enabled") == "on",
         "default_rate_plan_id": values.get("default_rate_plan_id") or None,
