@@ -1,4 +1,4 @@
-"""create_app(settings) -> the one ASGI application: API, console and OCPP (no SCIM yet)."""
+"""create_app(settings) -> the one ASGI application: API, console, OCPP and SCIM."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from chargegroups.rate_plan.endpoints import delegation_router
 from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from chargegroups.scim import endpoints as scim_edge
+from chargegroups.scim.token_endpoints import router as scim_token_router
 from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
 
@@ -55,6 +57,7 @@ FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     ocpp_connection_router,
     rate_plan_router,
     delegation_router,
+    scim_token_router,
 )
 
 
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(feature_router, prefix=API_PREFIX)
     app.include_router(onboarding_links_router)
     console.mount(app, settings)
+    scim_edge.mount(app)
     ocpp_edge.install(app)
     app.add_middleware(BodyLimitMiddleware)
     # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).

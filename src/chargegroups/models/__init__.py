@@ -20,6 +20,7 @@ from chargegroups.models.rate_plan import (
     RatePlan,
     RatePlanVersion,
 )
+from chargegroups.models.scim_token import ScimToken
 from chargegroups.models.statement import Statement
 from chargegroups.models.user import User
 
@@ -46,6 +47,7 @@ __all__ = [
     "OutboxEmail",
     "RatePlan",
     "RatePlanVersion",
+    "ScimToken",
     "Statement",
     "User",
     "UserGroup",
