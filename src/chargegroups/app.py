@@ -31,6 +31,7 @@ from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from chargegroups.scim import endpoints as scim_edge
+from chargegroups.scim.token_endpoints import SCIM_PATH
 from chargegroups.scim.token_endpoints import router as scim_token_router
 from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console.mount(app, settings)
     scim_edge.mount(app)
     ocpp_edge.install(app)
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, answers={SCIM_PATH: scim_edge.too_large})
     # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).
     app.add_middleware(ocpp_edge.OcppRoute)
     app.add_middleware(DecisionLane, path=f"{API_PREFIX}/decisions")

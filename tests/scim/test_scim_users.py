@@ -262,3 +262,15 @@ async def test_bad_requests_are_scim_errors_never_500(uow, client) -> None:
         assert answer.json()["schemas"] == [ERROR_SCHEMA]
     assert answers["bad json"].json()["scimType"] == "invalidSyntax"
     assert answers["bad filter"].json()["scimType"] == "invalidFilter"
+
+
+async def test_a_ten_megabyte_body_is_a_scim_413(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        acme = await make_account(s, world.operator)
+        headers = await scim_headers(s, acme)
+    huge = b'{"userName": "' + b"a" * (10 * 1024 * 1024) + b'"}'
+    answer = await client.post(f"{SCIM}/Users", content=huge, headers=headers)
+    assert answer.status_code == 413
+    assert answer.json()["schemas"] == [ERROR_SCHEMA]
+    assert answer.headers["content-type"].startswith("application/scim+json")

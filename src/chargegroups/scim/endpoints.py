@@ -22,15 +22,18 @@ from scim2_models import (
     ResponseParameters,
     Schema,
     SCIMException,
+    ScimFilter,
     SearchRequest,
 )
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from chargegroups import errors
 from chargegroups.models import User as Member
 from chargegroups.models import UserGroup
 from chargegroups.rest.deps import Db
+from chargegroups.rest.middleware import MAX_BODY_BYTES
 from chargegroups.scim import filters, resources, service
 from chargegroups.scim.resources import POLICY, ScimUser
 from chargegroups.scim.service import Provisioner
@@ -71,6 +74,12 @@ def error(status: int, detail: str, scim_type: str | None = None) -> Response:
     body = Error(status=status, scim_type=scim_type, detail=detail).model_dump()
     headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
     return _json(body, status, headers)
+
+
+async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    """The 413 of a SCIM request whose body is over the application's limit."""
+    detail = f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
+    await error(413, detail)(scope, receive, send)
 
 
 def _domain_error(exc: errors.ChargeGroupsError) -> Response:
@@ -203,6 +212,7 @@ def create_app() -> FastAPI:
     _discovery(app)
     _users(app)
     _groups(app)
+    _root_search(app)
     return app
 
 
@@ -257,6 +267,21 @@ def _discovery(app: FastAPI) -> None:
 # --- Users ------------------------------------------------------------------------------
 
 
+async def _find_users(
+    db: Db,
+    caller: Provisioner,
+    scim_filter: ScimFilter[Any] | None,
+    *,
+    offset: int,
+    count: int,
+    base: str,
+) -> tuple[int, list[ScimUser]]:
+    condition = filters.condition(scim_filter, resources.USER_TARGETS)
+    total, found = await service.list_users(db, caller, condition, offset=offset, count=count)
+    groups = await service.groups_of(db, caller, [u.id for u in found])
+    return total, [resources.user_resource(u, groups[u.id], base) for u in found]
+
+
 def _users(app: FastAPI) -> None:
     async def view(db: Db, caller: Provisioner, user: Member, base: str) -> ScimUser:
         groups = await service.groups_of(db, caller, [user.id])
@@ -265,17 +290,11 @@ def _users(app: FastAPI) -> None:
     async def search(request: Request, db: Db, query: SearchRequest[Any]) -> Response:
         caller = await _caller(request, db)
         start, count = _page(query)
-        condition = filters.condition(query.filter, resources.USER_TARGETS)
-        total, found = await service.list_users(
-            db, caller, condition, offset=start - 1, count=count
+        total, found = await _find_users(
+            db, caller, query.filter, offset=start - 1, count=count, base=_base(request)
         )
-        groups = await service.groups_of(db, caller, [u.id for u in found])
-        base = _base(request)
         answer = ListResponse[ScimUser](
-            total_results=total,
-            start_index=start,
-            items_per_page=len(found),
-            resources=[resources.user_resource(u, groups[u.id], base) for u in found],
+            total_results=total, start_index=start, items_per_page=len(found), resources=found
         )
         return _json(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=query))
 
@@ -375,6 +394,21 @@ def _renamed(before: ScimUser, after: ScimUser) -> ScimUser:
 # --- Groups -----------------------------------------------------------------------------
 
 
+async def _find_groups(
+    db: Db,
+    caller: Provisioner,
+    scim_filter: ScimFilter[Any] | None,
+    *,
+    offset: int,
+    count: int,
+    base: str,
+) -> tuple[int, list[Group]]:
+    condition = filters.condition(scim_filter, resources.GROUP_TARGETS)
+    total, found = await service.list_groups(db, caller, condition, offset=offset, count=count)
+    members = await service.members_of(db, [g.id for g in found])
+    return total, [resources.group_resource(g, members[g.id], base) for g in found]
+
+
 def _groups(app: FastAPI) -> None:
     async def view(db: Db, group: UserGroup, base: str) -> Group:
         members = await service.members_of(db, [group.id])
@@ -383,17 +417,11 @@ def _groups(app: FastAPI) -> None:
     async def search(request: Request, db: Db, query: SearchRequest[Any]) -> Response:
         caller = await _caller(request, db)
         start, count = _page(query)
-        condition = filters.condition(query.filter, resources.GROUP_TARGETS)
-        total, found = await service.list_groups(
-            db, caller, condition, offset=start - 1, count=count
+        total, found = await _find_groups(
+            db, caller, query.filter, offset=start - 1, count=count, base=_base(request)
         )
-        members = await service.members_of(db, [g.id for g in found])
-        base = _base(request)
         answer = ListResponse[Group](
-            total_results=total,
-            start_index=start,
-            items_per_page=len(found),
-            resources=[resources.group_resource(g, members[g.id], base) for g in found],
+            total_results=total, start_index=start, items_per_page=len(found), resources=found
         )
         return _json(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=query))
 
@@ -475,3 +503,44 @@ def _groups(app: FastAPI) -> None:
         _if_match(request, (await view(db, group, _base(request))).meta.version)  # type: ignore[union-attr,arg-type]
         await service.delete_group(db, caller, group)
         return Response(status_code=204)
+
+
+# --- every resource type at once (RFC 7644 §3.4.3) -------------------------------------------
+
+
+def _root_search(app: FastAPI) -> None:
+    @app.post("/.search")
+    async def search_all(request: Request, db: Db) -> Response:
+        """Users first, then groups, paged as one list; the filter applies to each type with
+        what it names of it (an attribute a type lacks matches none of its resources)."""
+        caller = await _caller(request, db)
+        query = SearchRequest[ScimUser | Group].model_validate_json(
+            await _body(request), scim_ctx=Context.SEARCH_REQUEST
+        )
+        text = None if query.filter is None else str(query.filter)
+        start, count = _page(query)
+        base = _base(request)
+        user_total, users = await _find_users(
+            db,
+            caller,
+            None if text is None else ScimFilter[ScimUser](text),
+            offset=start - 1,
+            count=count,
+            base=base,
+        )
+        group_total, groups = await _find_groups(
+            db,
+            caller,
+            None if text is None else ScimFilter[Group](text),
+            offset=max(start - 1 - user_total, 0),
+            count=count - len(users),
+            base=base,
+        )
+        found: list[Any] = [*users, *groups]
+        answer = ListResponse[ScimUser | Group](
+            total_results=user_total + group_total,
+            start_index=start,
+            items_per_page=len(found),
+            resources=found,
+        )
+        return _json(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=query))

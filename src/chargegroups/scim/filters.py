@@ -164,8 +164,13 @@ class _Translator(FilterVisitor[ColumnElement[bool]]):
     def _condition(
         self, path: AttrPath, op: CompareOperator | None, value: Any
     ) -> ColumnElement[bool]:
-        binding = self.filter.resolve(path) if op is None else self.filter.resolve_comparison(path)
-        if binding is None:  # pragma: no cover - the filter is always bound to its model
+        # Not strict: a search of every resource type names attributes of only some of them.
+        binding = (
+            self.filter.resolve(path, strict=False)
+            if op is None
+            else self.filter.resolve_comparison(path, strict=False)
+        )
+        if binding is None:
             return false()
         target = self.targets.get((binding.field_name, binding.sub_field_name))
         if target is None:

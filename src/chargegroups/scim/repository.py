@@ -95,21 +95,18 @@ async def account_users_by_id(
     return {u.id: u for u in (await session.execute(stmt)).scalars()}
 
 
-async def members_of(
-    session: AsyncSession, group_ids: Sequence[str]
-) -> dict[str, list[tuple[str, str]]]:
-    """Each group's members as (user id, name), for a page of groups in one query."""
-    found: dict[str, list[tuple[str, str]]] = {group_id: [] for group_id in group_ids}
+async def members_of(session: AsyncSession, group_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each group's member ids, for a page of groups in one query."""
+    found: dict[str, list[str]] = {group_id: [] for group_id in group_ids}
     if not group_ids:
         return found
     stmt = (
-        select(GroupMembership.group_id, User.id, User.name)
-        .join(User, User.id == GroupMembership.user_id)
+        select(GroupMembership.group_id, GroupMembership.user_id)
         .where(GroupMembership.group_id.in_(list(group_ids)))
-        .order_by(GroupMembership.group_id, User.id)
+        .order_by(GroupMembership.group_id, GroupMembership.user_id)
     )
-    for group_id, user_id, name in await session.execute(stmt):
-        found[group_id].append((user_id, name))
+    for group_id, user_id in await session.execute(stmt):
+        found[group_id].append(user_id)
     return found
 
 

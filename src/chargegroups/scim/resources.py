@@ -20,9 +20,11 @@ from scim2_models import (
     GroupMember,
     GroupMembership,
     Meta,
+    Mutability,
     Name,
     Pagination,
     Patch,
+    Required,
     ResourceType,
     Schema,
     ScimPolicy,
@@ -48,9 +50,19 @@ POLICY = ScimPolicy(
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
 
-#: The User attributes a member keeps. Others that Entra and Okta send (title, addresses, …)
-#: are accepted and not kept, so the published schema leaves them out.
-USER_ATTRIBUTES = ("userName", "name", "displayName", "active", "emails", "groups")
+#: The User attributes a member keeps, and how the published schema describes them. Others
+#: that Entra and Okta send (title, addresses, the enterprise extension, …) are accepted and
+#: not kept, so the schema leaves them out. A member's address (userName) is set when it is
+#: made; name and emails are derived from displayName and userName; a member always has a
+#: displayName (its address's local part at worst) and is active or not.
+USER_ATTRIBUTES = {
+    "userName": (Mutability.immutable, Required.true),
+    "name": (Mutability.read_only, Required.false),
+    "displayName": (Mutability.read_write, Required.true),
+    "active": (Mutability.read_write, Required.true),
+    "emails": (Mutability.read_only, Required.false),
+    "groups": (Mutability.read_only, Required.false),
+}
 
 
 def etag(body: dict[str, Any]) -> str:
@@ -87,14 +99,14 @@ def user_resource(member: Member, groups: list[tuple[str, str]], base: str) -> S
     return _versioned(user)
 
 
-def group_resource(group: UserGroup, members: list[tuple[str, str]], base: str) -> Group:
+def group_resource(group: UserGroup, members: list[str], base: str) -> Group:
     resource = Group(
         id=group.id,
         external_id=group.external_id,
         display_name=group.name,
         members=[
-            GroupMember(value=user_id, display=name, type="User", ref=f"{base}/Users/{user_id}")
-            for user_id, name in members
+            GroupMember(value=user_id, type="User", ref=f"{base}/Users/{user_id}")
+            for user_id in members
         ]
         or None,
         meta=_meta("Group", group.id, group.created_at, group.updated_at, base),
@@ -159,19 +171,23 @@ GROUP_TARGETS: filters.Targets = {
 }
 
 
-def _schema_of(model: Any, kept: tuple[str, ...] | None = None) -> Schema:
-    schema: Schema = model.to_schema()
-    if kept is not None:
-        schema.attributes = [a for a in schema.attributes or [] if a.name in kept]
-    return schema
-
-
 def schemas() -> list[Schema]:
-    return [_schema_of(User, USER_ATTRIBUTES), _schema_of(EnterpriseUser), _schema_of(Group)]
+    user: Schema = User.to_schema()
+    user.attributes = [a for a in user.attributes or [] if a.name in USER_ATTRIBUTES]
+    for attribute in user.attributes:
+        attribute.mutability, attribute.required = USER_ATTRIBUTES[str(attribute.name)]
+    group: Schema = Group.to_schema()
+    for attribute in group.attributes or []:
+        if attribute.name == "members":
+            # A member's name is on its User; a display sent in (Okta's) is not kept.
+            attribute.sub_attributes = [
+                a for a in attribute.sub_attributes or [] if a.name != "display"
+            ]
+    return [user, group]
 
 
 def resource_types() -> list[ResourceType]:
-    return [ResourceType.from_resource(ScimUser), ResourceType.from_resource(Group)]
+    return [ResourceType.from_resource(User), ResourceType.from_resource(Group)]
 
 
 def service_provider_config(docs_url: str) -> ServiceProviderConfig:

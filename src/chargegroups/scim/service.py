@@ -221,9 +221,7 @@ async def list_groups(
     return await repository.page(session, stmt, UserGroup.id, offset=offset, count=count)
 
 
-async def members_of(
-    session: AsyncSession, group_ids: Sequence[str]
-) -> dict[str, list[tuple[str, str]]]:
+async def members_of(session: AsyncSession, group_ids: Sequence[str]) -> dict[str, list[str]]:
     return await repository.members_of(session, group_ids)
 
 
