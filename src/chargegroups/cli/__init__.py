@@ -54,7 +54,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Run API, console and OCPP in one process (migrates the database first)."""
+    """Run API, console, OCPP and SCIM in one process (migrates the database first)."""
     from chargegroups.app import create_app
 
     settings = get_settings()
