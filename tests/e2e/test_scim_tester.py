@@ -30,7 +30,8 @@ class _FreshAddresses(list[str]):
 
 
 def _check(base_url: str, headers: dict[str, str]) -> list[CheckResult]:
-    with httpx2.Client(base_url=base_url, headers=headers) as http:
+    # A generous timeout: the machine may be busy with other test runs.
+    with httpx2.Client(base_url=base_url, headers=headers, timeout=60) as http:
         client = SyncSCIMClient(http)
         client.discover()
         # The models the server publishes, but with an address for every userName drawn.
