@@ -26,6 +26,7 @@ async def test_an_account_admin_makes_a_token_shown_once_and_stored_hashed(uow, 
     assert made.status_code == 201
     assert body["base_url"] == "http://testserver/scim/v2"
     assert body["token"].startswith("cg_scim_")
+    assert body["created_by_name"] == "Ada Admin"
     [entry] = listed.json()
     assert entry["id"] == body["id"]
     assert (entry["name"], entry["created_by_name"], entry["last_used_at"]) == (

@@ -274,3 +274,21 @@ async def test_a_ten_megabyte_body_is_a_scim_413(uow, client) -> None:
     assert answer.status_code == 413
     assert answer.json()["schemas"] == [ERROR_SCHEMA]
     assert answer.headers["content-type"].startswith("application/scim+json")
+
+
+async def test_an_entra_patch_of_the_name_parts_renames_the_member(uow, client) -> None:
+    async with uow() as s:
+        world = await make_operator(s)
+        acme = await make_account(s, world.operator)
+        user = await make_user(s, world.operator, acme, name="Old Name")
+        headers = await scim_headers(s, acme)
+    renamed = await client.patch(
+        f"{SCIM}/Users/{user.id}",
+        json=patch_body(
+            {"op": "Replace", "path": "name.givenName", "value": "Grace"},
+            {"op": "Replace", "path": "name.familyName", "value": "Hopper"},
+        ),
+        headers=headers,
+    )
+    assert renamed.status_code == 200, renamed.json()
+    assert renamed.json()["displayName"] == "Grace Hopper"

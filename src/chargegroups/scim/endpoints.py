@@ -6,6 +6,7 @@ The bearer token names the account; nothing outside it is ever read or written (
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -65,8 +66,6 @@ STATUS_BY_CATEGORY: tuple[tuple[type[errors.ChargeGroupsError], int, str | None]
 def _json(
     body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    import json
-
     return Response(json.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -143,10 +142,6 @@ def _search(model: Any, payload: Any) -> SearchRequest[Any]:
             Error(status=400, scim_type="invalidValue", detail="Sorting is not supported.")
         )
     return SearchRequest[model].model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
-
-
-async def _body(request: Request) -> bytes:
-    return await request.body()
 
 
 def _if_match(request: Request, current: str) -> None:
@@ -228,7 +223,7 @@ def _discovery(app: FastAPI) -> None:
     @app.get("/ServiceProviderConfig")
     async def service_provider_config(request: Request, db: Db) -> Response:
         await _caller(request, db)
-        config = resources.service_provider_config(f"{_base(request)}/../../docs")
+        config = resources.service_provider_config()
         return _json(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
     def listed(items: list[Schema] | list[ResourceType], kind: Any) -> Response:
@@ -306,7 +301,7 @@ def _users(app: FastAPI) -> None:
     async def search_users(request: Request, db: Db) -> Response:
         await _caller(request, db)
         body = SearchRequest[ScimUser].model_validate_json(
-            await _body(request), scim_ctx=Context.SEARCH_REQUEST
+            await request.body(), scim_ctx=Context.SEARCH_REQUEST
         )
         return await search(request, db, body)
 
@@ -339,7 +334,7 @@ def _users(app: FastAPI) -> None:
         caller = await _caller(request, db)
         params = _response_parameters(ScimUser, request)
         payload = ScimUser.model_validate_json(
-            await _body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+            await request.body(), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
         )
         user = await service.create_user(db, caller, **wanted(payload))
         resource = await view(db, caller, user, _base(request))
@@ -352,7 +347,7 @@ def _users(app: FastAPI) -> None:
         user = await service.find_user(db, caller, user_id)
         _if_match(request, (await view(db, caller, user, _base(request))).meta.version)  # type: ignore[union-attr,arg-type]
         payload = ScimUser.model_validate_json(
-            await _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+            await request.body(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
         )
         await service.update_user(db, caller, user, **wanted(payload))
         resource = await view(db, caller, user, _base(request))
@@ -366,7 +361,7 @@ def _users(app: FastAPI) -> None:
         resource = await view(db, caller, user, _base(request))
         _if_match(request, resource.meta.version)  # type: ignore[union-attr,arg-type]
         patch = PatchOp[ScimUser].model_validate_json(
-            await _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+            await request.body(), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
         before = resource.model_copy(deep=True)
         patch.patch(resource, scim_policy=POLICY)
@@ -384,10 +379,13 @@ def _users(app: FastAPI) -> None:
 
 
 def _renamed(before: ScimUser, after: ScimUser) -> ScimUser:
-    """A patch of ``name`` alone renames: the name it wrote wins over the displayName that
-    mirrored the old one."""
+    """A patch of ``name`` alone renames: the parts it wrote win over the displayName and
+    name.formatted that mirrored the old name."""
     if after.display_name == before.display_name and after.name != before.name:
         after.display_name = None
+        unchanged = before.name.formatted if before.name else None
+        if after.name is not None and after.name.formatted == unchanged:
+            after.name.formatted = None
     return after
 
 
@@ -433,7 +431,7 @@ def _groups(app: FastAPI) -> None:
     async def search_groups(request: Request, db: Db) -> Response:
         await _caller(request, db)
         body = SearchRequest[Group].model_validate_json(
-            await _body(request), scim_ctx=Context.SEARCH_REQUEST
+            await request.body(), scim_ctx=Context.SEARCH_REQUEST
         )
         return await search(request, db, body)
 
@@ -462,7 +460,7 @@ def _groups(app: FastAPI) -> None:
         caller = await _caller(request, db)
         params = _response_parameters(Group, request)
         payload = Group.model_validate_json(
-            await _body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+            await request.body(), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
         )
         group = await service.create_group(db, caller, **wanted(payload))
         resource = await view(db, group, _base(request))
@@ -475,7 +473,7 @@ def _groups(app: FastAPI) -> None:
         group = await service.find_group(db, caller, group_id)
         _if_match(request, (await view(db, group, _base(request))).meta.version)  # type: ignore[union-attr,arg-type]
         payload = Group.model_validate_json(
-            await _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+            await request.body(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
         )
         await service.update_group(db, caller, group, **wanted(payload))
         resource = await view(db, group, _base(request))
@@ -489,7 +487,7 @@ def _groups(app: FastAPI) -> None:
         resource = await view(db, group, _base(request))
         _if_match(request, resource.meta.version)  # type: ignore[union-attr,arg-type]
         patch = PatchOp[Group].model_validate_json(
-            await _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+            await request.body(), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
         patch.patch(resource, scim_policy=POLICY)
         await service.update_group(db, caller, group, **wanted(resource))
@@ -515,7 +513,7 @@ def _root_search(app: FastAPI) -> None:
         what it names of it (an attribute a type lacks matches none of its resources)."""
         caller = await _caller(request, db)
         query = SearchRequest[ScimUser | Group].model_validate_json(
-            await _body(request), scim_ctx=Context.SEARCH_REQUEST
+            await request.body(), scim_ctx=Context.SEARCH_REQUEST
         )
         text = None if query.filter is None else str(query.filter)
         start, count = _page(query)

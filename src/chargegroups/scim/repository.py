@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.models import GroupMembership, ScimToken, User, UserGroup
@@ -20,9 +20,17 @@ async def live_token(session: AsyncSession, token_hash: str) -> ScimToken | None
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+#: How stale a token's last use may be: a provisioning run of thousands of requests writes it
+#: once a minute, not once a request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
 async def mark_used(session: AsyncSession, token_id: str, now: datetime) -> None:
+    stale = or_(
+        ScimToken.last_used_at.is_(None), ScimToken.last_used_at < now - LAST_USED_PRECISION
+    )
     await session.execute(
-        update(ScimToken).where(ScimToken.id == token_id).values(last_used_at=now)
+        update(ScimToken).where(ScimToken.id == token_id, stale).values(last_used_at=now)
     )
 
 
@@ -45,10 +53,6 @@ async def token_of(session: AsyncSession, account_id: str, token_id: str) -> Sci
 
 
 # --- the token's account's users and groups -------------------------------------------------
-
-
-def last_modified(column_updated: Any, column_created: Any) -> ColumnElement[datetime]:
-    return func.coalesce(column_updated, column_created)
 
 
 def users_stmt(account_id: str, condition: ColumnElement[bool] | None) -> Select[Any]:

@@ -190,9 +190,8 @@ def resource_types() -> list[ResourceType]:
     return [ResourceType.from_resource(User), ResourceType.from_resource(Group)]
 
 
-def service_provider_config(docs_url: str) -> ServiceProviderConfig:
+def service_provider_config() -> ServiceProviderConfig:
     return ServiceProviderConfig(
-        documentation_uri=docs_url,
         patch=Patch(supported=True),
         bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
         filter=Filter(supported=True, max_results=MAX_RESULTS),

@@ -43,17 +43,17 @@ class Provisioner:
 
 
 @dataclass(frozen=True, slots=True)
+class ScimTokenView:
+    record: ScimToken
+    created_by_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedScimToken:
     """A freshly made token: the only moment its clear text exists."""
 
     token: str
-    record: ScimToken
-
-
-@dataclass(frozen=True, slots=True)
-class ScimTokenView:
-    record: ScimToken
-    created_by_name: str | None
+    view: ScimTokenView
 
 
 async def create_token(
@@ -80,7 +80,9 @@ async def create_token(
         account_id=account.id,
         after={"name": name},
     )
-    return IssuedScimToken(token=token, record=record)
+    creator = await session.get(User, subject.user_id)
+    view = ScimTokenView(record=record, created_by_name=creator.name if creator else None)
+    return IssuedScimToken(token=token, view=view)
 
 
 async def list_tokens(

@@ -33,9 +33,8 @@ async def create_scim_token(
     account_id: PathId, body: ScimTokenIn, db: Db, subject: Subject, settings: AppSettings
 ) -> ScimTokenCreatedOut:
     issued = await service.create_token(db, subject, account_id, name=body.name)
-    view = service.ScimTokenView(record=issued.record, created_by_name=None)
     return ScimTokenCreatedOut(
-        **ScimTokenOut.of(view).model_dump(),
+        **ScimTokenOut.of(issued.view).model_dump(),
         token=issued.token,
         base_url=base_url(settings.public_url),
     )
