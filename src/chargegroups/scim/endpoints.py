@@ -36,7 +36,7 @@ from chargegroups.models import UserGroup
 from chargegroups.rest.deps import Db
 from chargegroups.rest.middleware import MAX_BODY_BYTES
 from chargegroups.scim import filters, resources, service
-from chargegroups.scim.resources import POLICY, ScimUser
+from chargegroups.scim.resources import POLICY, ScimUser, version_of
 from chargegroups.scim.service import Provisioner
 from chargegroups.scim.token_endpoints import SCIM_PATH, base_url
 
@@ -94,9 +94,8 @@ def _resource(
     params: ResponseParameters[Any] | None = None,
     status: int = 200,
 ) -> Response:
-    assert resource.meta is not None and resource.meta.version is not None
-    headers = {"ETag": resource.meta.version}
-    if status == 201 and resource.meta.location:
+    headers = {"ETag": version_of(resource)}
+    if status == 201 and resource.meta and resource.meta.location:
         headers["Location"] = resource.meta.location
     body = resource.model_dump(scim_ctx=ctx, response_parameters=params)
     return _json(body, status, headers)
@@ -312,8 +311,8 @@ def _users(app: FastAPI) -> None:
         resource = await view(
             db, caller, await service.find_user(db, caller, user_id), _base(request)
         )
-        if _not_modified(request, resource.meta.version):  # type: ignore[union-attr,arg-type]
-            return Response(status_code=304, headers={"ETag": resource.meta.version})  # type: ignore[union-attr,dict-item]
+        if _not_modified(request, version_of(resource)):
+            return Response(status_code=304, headers={"ETag": version_of(resource)})
         return _resource(resource, Context.RESOURCE_QUERY_RESPONSE, params)
 
     def wanted(payload: ScimUser) -> dict[str, Any]:
@@ -345,7 +344,7 @@ def _users(app: FastAPI) -> None:
         caller = await _caller(request, db)
         params = _response_parameters(ScimUser, request)
         user = await service.find_user(db, caller, user_id)
-        _if_match(request, (await view(db, caller, user, _base(request))).meta.version)  # type: ignore[union-attr,arg-type]
+        _if_match(request, version_of(await view(db, caller, user, _base(request))))
         payload = ScimUser.model_validate_json(
             await request.body(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
         )
@@ -359,7 +358,7 @@ def _users(app: FastAPI) -> None:
         params = _response_parameters(ScimUser, request)
         user = await service.find_user(db, caller, user_id)
         resource = await view(db, caller, user, _base(request))
-        _if_match(request, resource.meta.version)  # type: ignore[union-attr,arg-type]
+        _if_match(request, version_of(resource))
         patch = PatchOp[ScimUser].model_validate_json(
             await request.body(), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
@@ -373,7 +372,7 @@ def _users(app: FastAPI) -> None:
     async def delete_user(user_id: str, request: Request, db: Db) -> Response:
         caller = await _caller(request, db)
         user = await service.find_user(db, caller, user_id)
-        _if_match(request, (await view(db, caller, user, _base(request))).meta.version)  # type: ignore[union-attr,arg-type]
+        _if_match(request, version_of(await view(db, caller, user, _base(request))))
         await service.delete_user(db, caller, user)
         return Response(status_code=204)
 
@@ -440,8 +439,8 @@ def _groups(app: FastAPI) -> None:
         caller = await _caller(request, db)
         params = _response_parameters(Group, request)
         resource = await view(db, await service.find_group(db, caller, group_id), _base(request))
-        if _not_modified(request, resource.meta.version):  # type: ignore[union-attr,arg-type]
-            return Response(status_code=304, headers={"ETag": resource.meta.version})  # type: ignore[union-attr,dict-item]
+        if _not_modified(request, version_of(resource)):
+            return Response(status_code=304, headers={"ETag": version_of(resource)})
         return _resource(resource, Context.RESOURCE_QUERY_RESPONSE, params)
 
     def wanted(payload: Group) -> dict[str, Any]:
@@ -471,7 +470,7 @@ def _groups(app: FastAPI) -> None:
         caller = await _caller(request, db)
         params = _response_parameters(Group, request)
         group = await service.find_group(db, caller, group_id)
-        _if_match(request, (await view(db, group, _base(request))).meta.version)  # type: ignore[union-attr,arg-type]
+        _if_match(request, version_of(await view(db, group, _base(request))))
         payload = Group.model_validate_json(
             await request.body(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
         )
@@ -485,7 +484,7 @@ def _groups(app: FastAPI) -> None:
         params = _response_parameters(Group, request)
         group = await service.find_group(db, caller, group_id)
         resource = await view(db, group, _base(request))
-        _if_match(request, resource.meta.version)  # type: ignore[union-attr,arg-type]
+        _if_match(request, version_of(resource))
         patch = PatchOp[Group].model_validate_json(
             await request.body(), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
@@ -498,7 +497,7 @@ def _groups(app: FastAPI) -> None:
     async def delete_group(group_id: str, request: Request, db: Db) -> Response:
         caller = await _caller(request, db)
         group = await service.find_group(db, caller, group_id)
-        _if_match(request, (await view(db, group, _base(request))).meta.version)  # type: ignore[union-attr,arg-type]
+        _if_match(request, version_of(await view(db, group, _base(request))))
         await service.delete_group(db, caller, group)
         return Response(status_code=204)
 

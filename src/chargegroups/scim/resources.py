@@ -120,6 +120,12 @@ def _versioned(resource: R) -> R:
     return resource
 
 
+def version_of(resource: ScimUser | Group) -> str:
+    """The ETag every resource built here carries."""
+    assert resource.meta is not None and resource.meta.version is not None
+    return resource.meta.version
+
+
 def member_address(user: User[Any]) -> str | None:
     """userName is the member's email; an identity provider whose userName is no address
     (an Entra UPN of another domain) names it in the primary, else the first, email."""
