@@ -1,4 +1,4 @@
-"""create_app(settings) -> the one ASGI application: API, console and OCPP (no SCIM yet)."""
+"""create_app(settings) -> the one ASGI application: API, console, OCPP and SCIM."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ from chargegroups.rate_plan.endpoints import router as rate_plan_router
 from chargegroups.rest import problems
 from chargegroups.rest.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from chargegroups.rest.security_headers import SecurityHeadersMiddleware
+from chargegroups.scim import endpoints as scim_edge
+from chargegroups.scim.token_endpoints import SCIM_PATH
+from chargegroups.scim.token_endpoints import router as scim_token_router
 from chargegroups.session.endpoints import router as session_router
 from chargegroups.user.endpoints import router as user_router
 
@@ -71,6 +74,7 @@ FEATURE_ROUTERS: tuple[APIRouter, ...] = (
     ocpp_connection_router,
     rate_plan_router,
     delegation_router,
+    scim_token_router,
 )
 
 
@@ -131,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(onboarding_links_router)
     app.include_router(health_router)
     console.mount(app, settings)
+    scim_edge.mount(app)
     ocpp_edge.install(app, settings.node_id)
     # Other processes' commits, heard on PostgreSQL (N1); SQLite is one process.
     app.state.change_listener = (
@@ -142,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             channels={ocpp_commands.CHANNEL: app.state.charger_commands.deliver},
         )
     )
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, answers={SCIM_PATH: scim_edge.too_large})
     # Both inside RequestIdMiddleware (OCPP audits name the request id; every answer carries it).
     app.add_middleware(ocpp_edge.OcppRoute)
     app.add_middleware(DecisionLane, path=DECISIONS_PATH)

@@ -79,8 +79,8 @@ def serve(
         ),
     ] = "127.0.0.1",
 ) -> None:
-    """Run API, console and OCPP (migrates the database first); SIGTERM drains: chargers are
-    closed with 1001 to reconnect elsewhere, in-flight work finishes, then it exits."""
+    """Run API, console, OCPP and SCIM (migrates the database first); SIGTERM drains: chargers
+    are closed with 1001 to reconnect elsewhere, in-flight work finishes, then it exits."""
     settings = get_settings()
     if workers > 1 and is_sqlite(settings.database_url):
         typer.echo(

@@ -164,6 +164,11 @@ async def find_membership(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def memberships_of(session: AsyncSession, group_id: str) -> list[GroupMembership]:
+    stmt = select(GroupMembership).where(GroupMembership.group_id == group_id)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def users_by_id(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, User]:
     found: dict[str, User] = {}
     for part in chunks(user_ids):

@@ -97,6 +97,21 @@ async def manageable_group(
     return group
 
 
+async def _manual_membership_group(
+    session: AsyncSession, subject: AuthSubject, group_id: str, *, lock: bool = False
+) -> UserGroup:
+    """A group whose members ``subject`` may change by hand: manageable, and not provisioned
+    by an identity provider, which alone changes the members of its groups (A10)."""
+    group = await manageable_group(session, subject, group_id, lock=lock)
+    if group.managed_by_scim:
+        raise Conflict(
+            "This group's members come from the account's identity provider (SCIM);"
+            " change them there.",
+            code="group_managed_by_scim",
+        )
+    return group
+
+
 async def _settings_group(session: AsyncSession, subject: AuthSubject, group_id: str) -> UserGroup:
     """G2: a group's settings (name, flags, owner, deletion) belong to operator admins."""
     group = await manageable_group(session, subject, group_id)
@@ -314,6 +329,11 @@ async def delete_group(
     (foreign-key cascades); the audit event keeps what was there."""
     group = await _settings_group(session, subject, group_id)
     check_version(group, if_match)
+    await _delete(session, subject.actor, group)
+
+
+async def _delete(session: AsyncSession, actor: Actor, group: UserGroup) -> None:
+    group_id = group.id
     charger_ids = await repository.scope_charger_ids(session, group.id)
     discounts = (
         await session.execute(select(GroupDiscount).where(GroupDiscount.group_id == group.id))
@@ -333,16 +353,16 @@ async def delete_group(
     session.expunge(group)
     await record_change(
         session,
-        subject.actor,
+        actor,
         "group.deleted",
         target_type="group",
         target_id=group_id,
-        operator_id=subject.operator_id,
+        operator_id=group.operator_id,
         account_id=group.account_id,
         before=before,
     )
     if charger_ids:
-        access_revoked(session, operator_id=subject.operator_id, charger_ids=charger_ids)
+        access_revoked(session, operator_id=group.operator_id, charger_ids=charger_ids)
 
 
 # --- memberships ----------------------------------------------------------------------------
@@ -430,7 +450,7 @@ async def add_members(
     wanted = _dedupe(user_ids)
     if len(wanted) > MAX_BULK:
         raise InvalidInput(f"At most {MAX_BULK} user ids per call.", code="too_many_user_ids")
-    group = await manageable_group(session, subject, group_id, lock=True)
+    group = await _manual_membership_group(session, subject, group_id, lock=True)
     eligible = await repository.eligible_user_ids(session, group, wanted)
     bad = [user_id for user_id in wanted if user_id not in eligible]
     if bad:
@@ -467,7 +487,7 @@ async def add_all_account_members(
     session: AsyncSession, subject: AuthSubject, group_id: str
 ) -> MembersAdded:
     """G8's explicit back-fill: every current member of the group's account joins it."""
-    group = await manageable_group(session, subject, group_id, lock=True)
+    group = await _manual_membership_group(session, subject, group_id, lock=True)
     if group.account_id is None:
         raise InvalidInput(
             "Only an account-level group can take all members of its account.",
@@ -494,29 +514,38 @@ async def add_all_account_members(
 async def remove_member(
     session: AsyncSession, subject: AuthSubject, group_id: str, user_id: str
 ) -> None:
-    group = await manageable_group(session, subject, group_id)
+    group = await _manual_membership_group(session, subject, group_id)
     membership = await repository.find_membership(session, group.id, user_id)
     if membership is None:
         raise NotFound("This user is not a member of the group.")
-    before = {
-        "user_id": user_id,
-        "source": membership.source,
-        "added_by_id": membership.added_by_id,
-        "valid_until": membership.valid_until.isoformat() if membership.valid_until else None,
-        "created_at": membership.created_at.isoformat(),
-    }
-    await session.delete(membership)
+    await _delete_memberships(session, subject.actor, group, [membership])
+
+
+async def _delete_memberships(
+    session: AsyncSession, actor: Actor, group: UserGroup, memberships: Sequence[GroupMembership]
+) -> None:
+    """Each removal audited; the chargers whose scope holds the group forget what they cached."""
+    for membership in memberships:
+        await session.delete(membership)
+        await record_change(
+            session,
+            actor,
+            "membership.removed",
+            target_type="group",
+            target_id=group.id,
+            operator_id=group.operator_id,
+            account_id=group.account_id,
+            before={
+                "user_id": membership.user_id,
+                "source": membership.source,
+                "added_by_id": membership.added_by_id,
+                "valid_until": (
+                    membership.valid_until.isoformat() if membership.valid_until else None
+                ),
+                "created_at": membership.created_at.isoformat(),
+            },
+        )
     await session.flush()
-    await record_change(
-        session,
-        subject.actor,
-        "membership.removed",
-        target_type="group",
-        target_id=group.id,
-        operator_id=group.operator_id,
-        account_id=group.account_id,
-        before=before,
-    )
     charger_ids = await repository.scope_charger_ids(session, group.id)
     if charger_ids:
         access_revoked(session, operator_id=group.operator_id, charger_ids=charger_ids)
@@ -567,3 +596,124 @@ async def auto_assign(
         )
     await session.flush()
     return groups
+
+
+# --- groups of an account's identity provider (A10) -----------------------------------------
+
+
+def _provisioned(group: UserGroup) -> UserGroup:
+    """The identity provider changes the groups it made, never the account's other groups."""
+    if not group.managed_by_scim:
+        raise NotPermitted(
+            "This group was not provisioned over SCIM: its admins manage it.",
+            code="group_not_managed_by_scim",
+        )
+    return group
+
+
+async def create_provisioned_group(
+    session: AsyncSession, actor: Actor, account: Account, *, name: str, external_id: str | None
+) -> UserGroup:
+    """An account-level group of ``account`` whose members its identity provider keeps; its
+    discounts, charger scope and financial owner stay with the account's admins."""
+    normalized = normalize_name(name)
+    if await repository.name_taken(session, account.operator_id, account.id, normalized):
+        raise Conflict("A group with this name exists in this scope.", code="name_taken")
+    group = UserGroup(
+        operator_id=account.operator_id,
+        name=name,
+        name_normalized=normalized,
+        scope_kind=SCOPE_ACCOUNT,
+        account_id=account.id,
+        scope_key=account.id,
+        managed_by_scim=True,
+        external_id=external_id,
+    )
+    session.add(group)
+    await _flush_unique_name(session)
+    await record_change(
+        session,
+        actor,
+        "group.created",
+        target_type="group",
+        target_id=group.id,
+        operator_id=group.operator_id,
+        account_id=group.account_id,
+        after={**snapshot(group), "managed_by_scim": True, "external_id": external_id},
+    )
+    return group
+
+
+async def change_provisioned_group(
+    session: AsyncSession, actor: Actor, group: UserGroup, *, name: str, external_id: str | None
+) -> None:
+    _provisioned(group)
+    if (name, external_id) == (group.name, group.external_id):
+        return
+    normalized = normalize_name(name)
+    if await repository.name_taken(
+        session, group.operator_id, group.scope_key, normalized, but=group.id
+    ):
+        raise Conflict("A group with this name exists in this scope.", code="name_taken")
+    before = {**snapshot(group), "external_id": group.external_id}
+    group.name, group.name_normalized, group.external_id = name, normalized, external_id
+    await _flush_unique_name(session)
+    await record_change(
+        session,
+        actor,
+        "group.updated",
+        target_type="group",
+        target_id=group.id,
+        operator_id=group.operator_id,
+        account_id=group.account_id,
+        before=before,
+        after={**snapshot(group), "external_id": external_id},
+    )
+
+
+async def delete_provisioned_group(session: AsyncSession, actor: Actor, group: UserGroup) -> None:
+    await _delete(session, actor, _provisioned(group))
+
+
+async def set_provisioned_members(
+    session: AsyncSession, actor: Actor, group: UserGroup, user_ids: Sequence[str]
+) -> None:
+    """The group's members become exactly ``user_ids`` (members of its account, else 422):
+    the newcomers join with source ``scim``, the others leave."""
+    _provisioned(group)
+    wanted = _dedupe(user_ids)
+    if len(wanted) > MAX_BULK:
+        raise InvalidInput(f"At most {MAX_BULK} members per group.", code="too_many_user_ids")
+    eligible = await repository.eligible_user_ids(session, group, wanted)
+    bad = [user_id for user_id in wanted if user_id not in eligible]
+    if bad:
+        raise InvalidInput(
+            "These users are not members of the group's account; nothing was changed.",
+            code="invalid_user_ids",
+            invalid_user_ids=bad,
+        )
+    current = await repository.memberships_of(session, group.id)
+    leaving = [m for m in current if m.user_id not in set(wanted)]
+    present = {m.user_id for m in current}
+    joining = [user_id for user_id in wanted if user_id not in present]
+    if not leaving and not joining:
+        return
+    if leaving:
+        await _delete_memberships(session, actor, group, leaving)
+    if joining:
+        await _insert_memberships(
+            session, group, joining, source="scim", actor=actor, valid_until=None
+        )
+        await record_change(
+            session,
+            actor,
+            "membership.added",
+            target_type="group",
+            target_id=group.id,
+            operator_id=group.operator_id,
+            account_id=group.account_id,
+            after={"user_ids": joining, "source": "scim", "valid_until": None},
+        )
+    # Its members are part of the SCIM resource: meta.lastModified and the ETag move.
+    group.updated_at = utcnow()
+    await session.flush()

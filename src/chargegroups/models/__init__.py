@@ -22,6 +22,7 @@ from chargegroups.models.rate_plan import (
     RatePlan,
     RatePlanVersion,
 )
+from chargegroups.models.scim_token import ScimToken
 from chargegroups.models.statement import Statement
 from chargegroups.models.user import User
 
@@ -51,6 +52,7 @@ __all__ = [
     "OutboxEmail",
     "RatePlan",
     "RatePlanVersion",
+    "ScimToken",
     "Statement",
     "User",
     "UserGroup",

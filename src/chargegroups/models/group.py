@@ -2,10 +2,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chargegroups.models.base import Base, IdStr, created_at_column, id_column
+from chargegroups.kit.clock import utcnow
+from chargegroups.models.base import Base, IdStr, UTCDateTime, created_at_column, id_column
 
 SCOPE_ALL_ACCOUNTS = "all_accounts"
 SCOPE_ACCOUNT = "account"
@@ -48,5 +58,13 @@ class UserGroup(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
     created_at: Mapped[datetime] = created_at_column()
+    # A10: provisioned by the account's identity provider, which alone changes its members.
+    managed_by_scim: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Identity-provider id when provisioned over SCIM.
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # SCIM's meta.lastModified; None until the first change after creation.
+    updated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, onupdate=utcnow
+    )
 
     __mapper_args__ = {"version_id_col": version}

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from chargegroups.kit.clock import utcnow
 from chargegroups.models.base import Base, IdStr, UTCDateTime, created_at_column, id_column
 
 
@@ -30,3 +31,7 @@ class User(Base):
     # Identity-provider id when provisioned over SCIM.
     external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
+    # SCIM's meta.lastModified; None until the first change after creation.
+    updated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, onupdate=utcnow
+    )

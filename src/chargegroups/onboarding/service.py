@@ -27,6 +27,7 @@ from chargegroups.onboarding import email, repository
 from chargegroups.onboarding.email import Mailer
 from chargegroups.onboarding.rules import checked_email
 from chargegroups.user.rules import email_domain, new_parent_id_tag, normalize_email
+from chargegroups.user.service import change_user
 
 INVITATION_TTL = timedelta(days=7)
 VERIFICATION_TTL = timedelta(days=7)
@@ -487,8 +488,11 @@ async def _create_user(
     password_hash: str | None,
     verified: bool,
     source: str,
+    actor: Actor | None = None,
+    external_id: str | None = None,
     **details: Any,
 ) -> User:
+    """A new member; ``actor`` is who made it (the user itself when it signed up or joined)."""
     user = User(
         operator_id=operator_id,
         account_id=account_id,
@@ -498,12 +502,13 @@ async def _create_user(
         password_hash=password_hash,
         email_verified_at=utcnow() if verified else None,
         parent_id_tag=new_parent_id_tag(),
+        external_id=external_id,
     )
     session.add(user)
     await session.flush()
     await record_change(
         session,
-        Actor(kind="user", id=user.id),
+        actor or Actor(kind="user", id=user.id),
         "user.created",
         target_type="user",
         target_id=user.id,
@@ -543,14 +548,64 @@ async def remove_member(
     user = await repository.user_in_operator(session, subject.operator_id, user_id)
     if user is None or user.account_id != account.id:
         raise NotFound("No such member.")
+    await leave_account(session, subject.actor, account, user)
+    return user
+
+
+async def leave_account(session: AsyncSession, actor: Actor, account: Account, user: User) -> None:
+    """A6 for a member of ``account`` (checked by the caller): an admin's removal, or the
+    account's identity provider deleting it (A10)."""
     if account.is_default:
         raise Conflict(
             "Members cannot be removed from the default account; transfer them instead.",
             code="default_account_removal",
         )
     default = await repository.default_account(session, account.operator_id)
-    await _move(session, user, default, subject.actor, reason="removal")
-    await auto_assign(session, user, source="transfer", actor=subject.actor)
+    await _move(session, user, default, actor, reason="removal")
+    await auto_assign(session, user, source="transfer", actor=actor)
+
+
+# --- SCIM provisioning (A10) -------------------------------------------------------------
+
+
+async def provision_member(
+    session: AsyncSession,
+    actor: Actor,
+    account: Account,
+    *,
+    address: str,
+    name: str,
+    external_id: str | None,
+) -> User:
+    """The account's identity provider makes a member: a new user (its address vouched for by
+    the provider), or the operator's user of that address while it waits in the default
+    account. A user of any other account stays where it is (409, A7)."""
+    address = checked_email(address)
+    user = await repository.user_by_email(session, account.operator_id, normalize_email(address))
+    if user is None:
+        user = await _create_user(
+            session,
+            operator_id=account.operator_id,
+            account_id=account.id,
+            address=address,
+            name=name,
+            password_hash=None,
+            verified=True,
+            source="scim",
+            actor=actor,
+            external_id=external_id,
+        )
+    else:
+        holder = await session.get_one(Account, user.account_id)
+        if holder.id == account.id:
+            raise Conflict(f"{address} is a member of this account already.", code="email_exists")
+        if not holder.is_default:
+            raise Conflict(
+                f"{address} already has a user, in another account.", code="email_exists"
+            )
+        await _move(session, user, account, actor, reason="scim")
+        await change_user(session, actor, user, {"external_id": external_id})
+    await auto_assign(session, user, source="scim", actor=actor)
     return user
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,12 +63,31 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-class BodyLimitMiddleware:
-    """Refuses request bodies over MAX_BODY_BYTES with a 413 problem before reading them."""
+#: Answers a request whose body is too large, in the dialect of the edge it was sent to.
+TooLarge = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over MAX_BODY_BYTES with a 413 before reading them: a problem,
+    or for a path under one of ``answers``' prefixes (an edge with its own error dialect,
+    SCIM) that edge's answer."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        answers: Mapping[str, TooLarge] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.answers = dict(answers or {})
+
+    def _answer(self, scope: Scope) -> TooLarge:
+        path: str = scope["path"]
+        for prefix, answer in self.answers.items():
+            if path.startswith(prefix):
+                return answer
+        return _too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +95,7 @@ class BodyLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _too_large(send)
+            await self._answer(scope)(scope, receive, send)
             return
         received = 0
 
@@ -91,14 +111,14 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, counting_receive, send)
         except _BodyTooLarge:
-            await _too_large(send)
+            await self._answer(scope)(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await _send_problem(
         send,
         413,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.audit.service import record_change
-from chargegroups.auth.subject import AuthSubject
+from chargegroups.auth.subject import Actor, AuthSubject
 from chargegroups.charger.revocation import access_revoked
 from chargegroups.errors import Conflict, NotFound, NotPermitted
 from chargegroups.group import repository as groups
@@ -69,6 +69,16 @@ async def update_user(
     if not subject.is_operator_admin:
         raise NotPermitted("Only operator admins block or rename users.", code="not_permitted")
     reject_nulls(changes, "name", "blocked")
+    await change_user(session, subject.actor, user, changes)
+    return (await list_items(session, [user]))[0]
+
+
+async def change_user(
+    session: AsyncSession, actor: Actor, user: User, changes: dict[str, Any]
+) -> None:
+    """Rename, block or unblock a user the caller may change (its reach checked already):
+    the operator's admins through ``update_user``, the account's identity provider (A10).
+    Blocking ends the user's logins and its tokens' cached acceptance at once."""
     before = {key: getattr(user, key) for key in changes}
     newly_blocked = changes.get("blocked") is True and not user.blocked
     for key, value in changes.items():
@@ -76,7 +86,7 @@ async def update_user(
     await session.flush()
     await record_change(
         session,
-        subject.actor,
+        actor,
         "user.updated",
         target_type="user",
         target_id=user.id,
@@ -88,7 +98,6 @@ async def update_user(
     if newly_blocked:
         # Any charger may hold this user's tokens in its cache.
         access_revoked(session, operator_id=user.operator_id)
-    return (await list_items(session, [user]))[0]
 
 
 async def list_tokens(

@@ -36,6 +36,9 @@ from chargegroups.rate_plan import service as rate_plans
 from chargegroups.rate_plan.discount_schemas import DelegationIn
 from chargegroups.rest.params import CursorParam as Cursor
 from chargegroups.rest.params import PathId as Id
+from chargegroups.scim import service as scim
+from chargegroups.scim.schemas import ScimTokenIn
+from chargegroups.scim.token_endpoints import base_url
 
 router = page_router("/accounts")
 FIELDS_BY_CODE = {
@@ -128,6 +131,7 @@ async def _account_page(
     cursor: str | None = None,
     forms: dict[str, FormState] | None = None,
     created_link: str | None = None,
+    created_scim_token: str | None = None,
     status_code: int = 200,
 ) -> Response:
     view = await service.get_account(db, viewer.subject, account_id)
@@ -150,6 +154,7 @@ async def _account_page(
         if may_onboard
         else None
     )
+    scim_tokens = await scim.list_tokens(db, viewer.subject, account_id) if may_onboard else None
     account_groups = await groups.list_groups(
         db, viewer.subject, PageRequest(limit=MAX_LIMIT), account_id=account_id
     )
@@ -193,6 +198,10 @@ async def _account_page(
             }
         ),
         created_link=created_link,
+        scim_tokens=scim_tokens,
+        scim_form=forms.get("scim", FormState()),
+        scim_base_url=base_url(request.app.state.settings.public_url),
+        created_scim_token=created_scim_token,
         now=datetime.now(UTC),
         filters={"q": q or "", "group_id": group_id or "", "cursor": cursor},
         active="accounts",
@@ -277,6 +286,33 @@ async def revoke_join_link(
 ) -> Response:
     await onboarding.revoke_join_link(db, viewer.subject, account_id, link_id)
     flash(request, "Join link revoked.")
+    return redirect(request, f"/accounts/{account_id}")
+
+
+@router.post("/{account_id}/scim-tokens")
+async def create_scim_token(
+    request: Request, db: Db, viewer: CurrentViewer, account_id: Id
+) -> Response:
+    values = await read_form(request)
+    try:
+        body = ScimTokenIn.model_validate({"name": values.get("name", "")})
+        issued = await scim.create_token(db, viewer.subject, account_id, name=body.name)
+    except ValidationError as exc:
+        state = FormState(values=values, errors=validation_errors(exc))
+    except FORM_ERRORS as exc:
+        state = FormState(values=values, errors=service_errors(exc, FIELDS_BY_CODE))
+    else:
+        # Shown once: only the token's hash is kept.
+        return await _account_page(request, db, viewer, account_id, created_scim_token=issued.token)
+    return await _failed(request, db, viewer, account_id, "scim", state)
+
+
+@router.post("/{account_id}/scim-tokens/{token_id}/revoke")
+async def revoke_scim_token(
+    request: Request, db: Db, viewer: CurrentViewer, account_id: Id, token_id: Id
+) -> Response:
+    await scim.revoke_token(db, viewer.subject, account_id, token_id)
+    flash(request, "SCIM token revoked: the identity provider can no longer use it.")
     return redirect(request, f"/accounts/{account_id}")
 
 

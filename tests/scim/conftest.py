@@ -1,0 +1,3 @@
+from tests.fixtures.revocations import revocations
+
+__all__ = ["revocations"]
