@@ -6,8 +6,9 @@ No ``ocpp`` library here: this is the edge's small service and repository.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups.auth.subject import AuthSubject
@@ -23,13 +24,23 @@ async def by_charge_point_id(session: AsyncSession, charge_point_id: str) -> Cha
 async def mark_seen(session: AsyncSession, seen: list[tuple[str, datetime, str]]) -> None:
     """Stamp chargers' last contact and protocol, many in one statement: ``(id, at, version)``.
 
-    Status, not configuration: no audit event.
+    Status, not configuration: no audit event, and no news for other nodes. A charger removed
+    meanwhile is not stamped (the table's statement, unlike the ORM's by primary key, does not
+    count the rows it matched).
     """
     if seen:
         await session.execute(
-            update(Charger),
-            [{"id": i, "last_seen_at": at, "ocpp_version": version} for i, at, version in seen],
+            _STAMP,
+            [{"b_id": i, "b_at": at, "b_version": version} for i, at, version in seen],
         )
+
+
+_chargers = cast("Table", Charger.__table__)
+_STAMP = (
+    update(_chargers)
+    .where(_chargers.c.id == bindparam("b_id"))
+    .values(last_seen_at=bindparam("b_at"), ocpp_version=bindparam("b_version"))
+)
 
 
 async def visible_charger(session: AsyncSession, subject: AuthSubject, charger_id: str) -> Charger:
