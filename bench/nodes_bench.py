@@ -160,7 +160,7 @@ def workers(url: str, token: str, args: argparse.Namespace, scratch: Path) -> di
     for n in (1, 2):
         proc, port = start(url, f"w{n}", "--workers", str(n), log=scratch / f"workers{n}.log")
         try:
-            ws = f"ws://127.0.0.1:{port}/ocpp"
+            ws = f"ws://127.0.0.1:{port}/ocpp/"
             wrk(port, token, cp_ids, 2, scratch)  # warm every worker's pools and caches
             paced(ws, chargers, "raw", "1.6", args.ocpp_offered, 2, proc.pid)
             http = [wrk(port, token, cp_ids, args.seconds, scratch) for _ in range(args.reps)]
@@ -225,7 +225,7 @@ async def revocation_reach(
         }
     received: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
     sockets = [await clear_cache_listener(port_b, cp, received) for cp in listeners]
-    ws = f"ws://127.0.0.1:{port_b}/ocpp"
+    ws = f"ws://127.0.0.1:{port_b}/ocpp/"
     background = asyncio.create_task(
         asyncio.to_thread(paced, ws, load, "raw", "1.6", 1000, args.seconds + 20, pid_b)
     )
@@ -251,6 +251,8 @@ async def revocation_reach(
         task.cancel()
         await socket.close()
     await engine.dispose()
+    if not reach_ms:
+        raise SystemExit(f"no ClearCache arrived ({lost} revocations)")
     return {
         "samples": len(reach_ms),
         "lost": lost,

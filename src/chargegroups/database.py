@@ -64,6 +64,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Every process that commits through these sessions announces its commits to the other
+    # nodes (N1): the hook is registered when ``news`` is imported, which needs the features'
+    # modules, so it is imported here, when sessions are first made, not when this module is.
+    from chargegroups import news  # noqa: F401
+
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chargegroups.charger.revocation import access_revoked
 from chargegroups.kit.clock import utcnow
 from chargegroups.models import ChargerConnection, ChargingSession, Node, User
 from chargegroups.ocpp.protocol import ocpp_time
@@ -334,3 +335,16 @@ async def test_a_reset_asked_of_one_node_reaches_the_charger_on_the_other(
     assert response.status_code == 200, response.text
     assert (response.json()["status"], response.json()["ocpp_version"]) == ("Accepted", "2.0.1")
     assert cp.asked == [("Reset", {"type": "Immediate"})]
+
+
+async def test_a_change_committed_by_any_process_reaches_the_node_holding_the_charger(
+    nodes: list[ServeProcess], network: Network, uow: Uow
+) -> None:
+    """Not only nodes announce their commits: this process (as the command line) does too."""
+    _, b = nodes
+    async with connected(b.ocpp, network.private.charge_point_id, PASSWORD) as cp:
+        async with uow() as s:
+            access_revoked(s, operator_id=network.operator_id, charger_ids=[network.private.id])
+        await asyncio.wait_for(cp.cleared.wait(), WAIT_SECONDS)
+
+    assert cp.cleared.is_set()

@@ -15,7 +15,6 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chargegroups import migrate
-from chargegroups import news as _news  # noqa: F401 (commits here are announced to every node)
 from chargegroups.cli import workers as workers_module
 from chargegroups.config import Settings, UnsafeSettings, check_secret_key, get_settings
 from chargegroups.database import create_engine, create_sessionmaker, is_sqlite, unit_of_work

@@ -21,6 +21,8 @@ def base_url(public_url: str) -> str:
 
 @router.get("/{account_id}/scim-tokens", response_model=list[ScimTokenOut])
 async def list_scim_tokens(account_id: PathId, db: Db, subject: Subject) -> list[ScimTokenOut]:
+    """The account's SCIM provisioning tokens: who made each, when it was last used (operator
+    admins and the account's admins; the token itself is never shown again)."""
     return [ScimTokenOut.of(v) for v in await service.list_tokens(db, subject, account_id)]
 
 
@@ -32,6 +34,8 @@ async def list_scim_tokens(account_id: PathId, db: Db, subject: Subject) -> list
 async def create_scim_token(
     account_id: PathId, body: ScimTokenIn, db: Db, subject: Subject, settings: AppSettings
 ) -> ScimTokenCreatedOut:
+    """A new SCIM token for the account's identity provider, shown once, with the SCIM base
+    URL to give it; stored only as a hash."""
     issued = await service.create_token(db, subject, account_id, name=body.name)
     return ScimTokenCreatedOut(
         **ScimTokenOut.of(issued.view).model_dump(),
@@ -44,5 +48,6 @@ async def create_scim_token(
 async def revoke_scim_token(
     account_id: PathId, token_id: PathId, db: Db, subject: Subject
 ) -> Response:
+    """Revoke a SCIM token: the identity provider's next request with it is refused."""
     await service.revoke_token(db, subject, account_id, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
