@@ -269,13 +269,10 @@ async def caller_staleness(port_a: int, port_b: int, tokens: list[str]) -> dict[
     async with httpx.AsyncClient(timeout=5) as http:
         for token in tokens:
             headers = {"Authorization": f"Bearer {token}"}
-            assert (
-                await http.get(f"http://127.0.0.1:{port_b}/api/v1/me", headers=headers)
-            ).status_code == 200
-            answered = await http.post(
-                f"http://127.0.0.1:{port_a}/api/v1/auth/logout", headers=headers
-            )
-            assert answered.status_code == 204
+            me_on_b = f"http://127.0.0.1:{port_b}/api/v1/me"
+            assert (await http.get(me_on_b, headers=headers)).status_code == 200  # cached on B
+            logout = f"http://127.0.0.1:{port_a}/api/v1/auth/logout"
+            assert (await http.post(logout, headers=headers)).status_code == 204
             committed = time.perf_counter()
             deadline = committed + 5
             while time.perf_counter() < deadline:
