@@ -77,17 +77,14 @@ async def create_operator(
     )
     session.add(account)
     await session.flush()
-    admin = User(
-        operator_id=operator.id,
-        account_id=account.id,
-        email=admin_email.strip(),
-        email_normalized=normalize_email(admin_email),
+    admin = await _new_user(
+        session,
+        operator.id,
+        account.id,
+        email=admin_email,
         name=admin_name,
-        password_hash=await hash_password_off_loop(admin_password),
-        parent_id_tag=new_parent_id_tag(),
+        password=admin_password,
     )
-    session.add(admin)
-    await session.flush()
     session.add(
         Grant(
             operator_id=operator.id,
@@ -162,6 +159,29 @@ async def update_operator(
     return operator
 
 
+async def _new_user(
+    session: AsyncSession,
+    operator_id: str,
+    account_id: str,
+    *,
+    email: str,
+    name: str,
+    password: str,
+) -> User:
+    user = User(
+        operator_id=operator_id,
+        account_id=account_id,
+        email=email.strip(),
+        email_normalized=normalize_email(email),
+        name=name,
+        password_hash=await hash_password_off_loop(password),
+        parent_id_tag=new_parent_id_tag(),
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
 async def user_exists(session: AsyncSession, *, operator_slug: str, email: str) -> bool:
     return await _find_user(session, operator_slug, email) is not None
 
@@ -187,17 +207,9 @@ async def add_operator_admin(
                 select(Account).where(Account.operator_id == operator.id, Account.is_default)
             )
         ).scalar_one()
-        user = User(
-            operator_id=operator.id,
-            account_id=default.id,
-            email=email.strip(),
-            email_normalized=normalize_email(email),
-            name=name,
-            password_hash=await hash_password_off_loop(password),
-            parent_id_tag=new_parent_id_tag(),
+        user = await _new_user(
+            session, operator.id, default.id, email=email, name=name, password=password
         )
-        session.add(user)
-        await session.flush()
     already = await session.execute(
         select(Grant.id).where(Grant.user_id == user.id, Grant.role == OPERATOR_ADMIN)
     )

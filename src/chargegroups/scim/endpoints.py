@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -276,21 +277,32 @@ async def _find_users(
     return total, [resources.user_resource(u, groups[u.id], base) for u in found]
 
 
+async def _list(
+    request: Request,
+    db: Db,
+    query: SearchRequest[Any],
+    find: Callable[..., Awaitable[tuple[int, list[Any]]]],
+    resource_type: type[Any],
+) -> Response:
+    """A ListResponse of the resources ``find`` finds for the caller (a page of them)."""
+    caller = await _caller(request, db)
+    start, count = _page(query)
+    total, found = await find(
+        db, caller, query.filter, offset=start - 1, count=count, base=_base(request)
+    )
+    answer = ListResponse[resource_type](  # type: ignore[valid-type]
+        total_results=total, start_index=start, items_per_page=len(found), resources=found
+    )
+    return _json(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=query))
+
+
 def _users(app: FastAPI) -> None:
     async def view(db: Db, caller: Provisioner, user: Member, base: str) -> ScimUser:
         groups = await service.groups_of(db, caller, [user.id])
         return resources.user_resource(user, groups[user.id], base)
 
     async def search(request: Request, db: Db, query: SearchRequest[Any]) -> Response:
-        caller = await _caller(request, db)
-        start, count = _page(query)
-        total, found = await _find_users(
-            db, caller, query.filter, offset=start - 1, count=count, base=_base(request)
-        )
-        answer = ListResponse[ScimUser](
-            total_results=total, start_index=start, items_per_page=len(found), resources=found
-        )
-        return _json(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=query))
+        return await _list(request, db, query, _find_users, ScimUser)
 
     @app.get("/Users")
     async def list_users(request: Request, db: Db) -> Response:
@@ -412,15 +424,7 @@ def _groups(app: FastAPI) -> None:
         return resources.group_resource(group, members[group.id], base)
 
     async def search(request: Request, db: Db, query: SearchRequest[Any]) -> Response:
-        caller = await _caller(request, db)
-        start, count = _page(query)
-        total, found = await _find_groups(
-            db, caller, query.filter, offset=start - 1, count=count, base=_base(request)
-        )
-        answer = ListResponse[Group](
-            total_results=total, start_index=start, items_per_page=len(found), resources=found
-        )
-        return _json(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=query))
+        return await _list(request, db, query, _find_groups, Group)
 
     @app.get("/Groups")
     async def list_groups(request: Request, db: Db) -> Response:
