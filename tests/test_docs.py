@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer.main
@@ -42,3 +43,20 @@ def test_every_cli_command_is_documented() -> None:
     assert "serve" in commands
     missing = [c for c in commands if f"chargegroups {c}" not in README]
     assert missing == []
+
+
+RULES = (Path(__file__).parents[1] / "docs" / "rules.md").read_text()
+# A rule id as the code cites it: "D8", "G12", "N1" ("C0 controls" of Unicode is no rule).
+_RULE_ID = re.compile(r"(?<![A-Za-z0-9_])([RGACDBUNW][1-9][0-9]?)(?![A-Za-z0-9_])")
+
+
+def test_every_rule_id_the_code_cites_is_defined_in_the_docs() -> None:
+    source = Path(__file__).parents[1] / "src" / "chargegroups"
+    cited = {
+        match
+        for path in source.rglob("*.py")
+        if "migrations" not in path.parts
+        for match in _RULE_ID.findall(path.read_text())
+    }
+    defined = set(re.findall(r"^- \*\*([A-Z][0-9]+)\*\*", RULES, flags=re.MULTILINE))
+    assert sorted(cited - defined) == []
