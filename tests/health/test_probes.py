@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from chargegroups import migrate
 from chargegroups.app import create_app, dispose
 from chargegroups.config import Settings
+from chargegroups.news import ChangeListener
 from tests.fixtures.databases import (
     create_database,
     drop_database,
@@ -31,11 +32,31 @@ def _client(app: FastAPI) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def app_on(settings: Settings) -> AsyncIterator[list[FastAPI]]:
-    """Applications on other databases, disposed of at the end."""
+    """Applications on other databases, listening for other nodes' news as serving would (on
+    PostgreSQL), disposed of at the end."""
     apps: list[FastAPI] = []
     yield apps
     for app in apps:
+        if isinstance(app.state.change_listener, ChangeListener):
+            await app.state.change_listener.stop()
         await dispose(app)
+
+
+async def _serving(app: FastAPI) -> FastAPI:
+    """What the lifespan starts that readiness looks at: the change listener."""
+    if isinstance(app.state.change_listener, ChangeListener):
+        await app.state.change_listener.start()
+    return app
+
+
+async def _ready_eventually(http: httpx.AsyncClient, seconds: float = 20.0) -> bool:
+    """Readiness, polled: a listener that lost its database reconnects with backoff."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (await http.get("/readyz")).status_code != 200:
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
 
 
 async def test_healthz_answers(client: httpx.AsyncClient) -> None:
@@ -44,8 +65,13 @@ async def test_healthz_answers(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_answers_ready_on_a_migrated_database(client: httpx.AsyncClient) -> None:
-    response = await client.get("/readyz")
+async def test_readyz_answers_ready_on_a_migrated_database(
+    settings: Settings, app_on: list[FastAPI]
+) -> None:
+    app = await _serving(create_app(settings))
+    app_on.append(app)
+    async with _client(app) as http:
+        response = await http.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ready"}
 
@@ -58,7 +84,7 @@ async def test_readyz_is_503_until_the_database_is_migrated(
 
 
 async def _migrated_later_is_ready(settings: Settings, url: str, app_on: list[FastAPI]) -> None:
-    app = create_app(settings.model_copy(update={"database_url": url}))
+    app = await _serving(create_app(settings.model_copy(update={"database_url": url})))
     app_on.append(app)
     async with _client(app) as http:
         response = await http.get("/readyz")
@@ -67,7 +93,7 @@ async def _migrated_later_is_ready(settings: Settings, url: str, app_on: list[Fa
         assert response.json()["applied"] == []
 
         await asyncio.to_thread(migrate.upgrade, url)
-        assert (await http.get("/readyz")).status_code == 200
+        assert await _ready_eventually(http)
 
 
 @dataclass
@@ -94,19 +120,20 @@ async def test_readyz_is_503_while_the_database_is_gone_and_200_when_it_returns(
     settings: Settings, app_on: list[FastAPI]
 ) -> None:
     with postgres_database_named(settings) as (url, admin_dsn, name):
-        app = create_app(settings.model_copy(update={"database_url": url}))
+        app = await _serving(create_app(settings.model_copy(update={"database_url": url})))
         app_on.append(app)
         async with _client(app) as http:
             assert_problem(await http.get("/readyz"), 503, "database_unavailable")
 
             create_database(admin_dsn, name)
             await asyncio.to_thread(migrate.upgrade, url)
-            assert (await http.get("/readyz")).status_code == 200
+            assert await _ready_eventually(http)
 
             drop_database(admin_dsn, name)  # its connections are ended
             assert_problem(await http.get("/readyz"), 503, "database_unavailable")
 
             create_database(admin_dsn, name)
             await asyncio.to_thread(migrate.upgrade, url)
-            # The pool's dropped connections were discarded by the failure; a new one answers.
-            assert (await http.get("/readyz")).status_code == 200
+            # The pool's dropped connections were discarded by the failure; a new one answers,
+            # and the listener is connected again.
+            assert await _ready_eventually(http)
