@@ -16,12 +16,9 @@ from chargegroups.ocpp.simulator import connected
 from tests.fixtures import factories as f
 from tests.fixtures.factories import PASSWORD, bearer
 from tests.ocpp.conftest import Network
+from tests.ocpp.test_connection import http_base
 
 Uow = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-
-
-def http_base(ocpp_url: str) -> str:
-    return ocpp_url.replace("ws://", "http://").removesuffix("/ocpp")
 
 
 @pytest.mark.parametrize(
